@@ -1,0 +1,363 @@
+/* Loading a model file: a safetensors file whose metadata names the
+ * network and calibration.  Every tensor is checked against the network
+ * description: names, dtype, shapes, finite values, and no extra tensors.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "perc-error.h"
+#include "perc-model.h"
+#include "perc-safetensors.h"
+
+#define FORMAT "gegl-perceptual-model"
+#define FORMAT_VERSION "1"
+
+static const char *const calibration_names[] = {
+  [PERC_CALIBRATION_LPIPS_V0_1] = "lpips-v0.1",
+  [PERC_CALIBRATION_LPIPS_V0_0] = "lpips-v0.0",
+  [PERC_CALIBRATION_UNWEIGHTED] = "unweighted",
+};
+
+const char *
+perc_calibration_name (PercCalibration calibration)
+{
+  g_return_val_if_fail (calibration < G_N_ELEMENTS (calibration_names), NULL);
+  return calibration_names[calibration];
+}
+
+gboolean
+perc_calibration_from_name (const char      *name,
+                            PercCalibration *calibration)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (calibration_names); i++)
+    if (!g_strcmp0 (name, calibration_names[i]))
+      {
+        *calibration = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+char *
+perc_model_file_name (const char     *network,
+                      PercCalibration calibration)
+{
+  return g_strdup_printf ("%s-%s.safetensors", network,
+                          perc_calibration_name (calibration));
+}
+
+char **
+perc_model_search_dirs (const char *installed_dir)
+{
+  GPtrArray  *dirs = g_ptr_array_new ();
+  const char *env = g_getenv ("GEGL_PERCEPTUAL_WEIGHTS_PATH");
+
+  if (env && *env)
+    {
+      char **parts = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+
+      for (char **p = parts; *p; p++)
+        if (**p)
+          g_ptr_array_add (dirs, g_strdup (*p));
+      g_strfreev (parts);
+    }
+  g_ptr_array_add (dirs, g_build_filename (g_get_user_data_dir (),
+                                           "gegl-perceptual", "weights", NULL));
+  if (installed_dir)
+    g_ptr_array_add (dirs, g_strdup (installed_dir));
+  g_ptr_array_add (dirs, NULL);
+  return (char **) g_ptr_array_free (dirs, FALSE);
+}
+
+char *
+perc_model_locate (const char     *network,
+                   PercCalibration calibration,
+                   const char     *installed_dir,
+                   GError        **error)
+{
+  /* An unweighted distance needs only the backbone, which every
+   * calibrated file of the network has too.
+   */
+  static const PercCalibration fallbacks[] = {
+    PERC_CALIBRATION_UNWEIGHTED,
+    PERC_CALIBRATION_LPIPS_V0_1,
+    PERC_CALIBRATION_LPIPS_V0_0,
+  };
+  char   **dirs = perc_model_search_dirs (installed_dir);
+  char    *searched, *name;
+  guint    n = calibration == PERC_CALIBRATION_UNWEIGHTED ? G_N_ELEMENTS (fallbacks) : 1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      name = perc_model_file_name (network, n > 1 ? fallbacks[i] : calibration);
+      for (char **d = dirs; *d; d++)
+        {
+          char *path = g_build_filename (*d, name, NULL);
+
+          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            {
+              g_free (name);
+              g_strfreev (dirs);
+              return path;
+            }
+          g_free (path);
+        }
+      g_free (name);
+    }
+
+  name = perc_model_file_name (network, calibration);
+  searched = g_strjoinv (", ", dirs);
+  g_set_error (error, PERC_ERROR, PERC_ERROR_FILE,
+               "no %s model installed (looked for %s in %s); install it with "
+               "\"gegl-perceptual-fetch %s --calibration %s\"",
+               network, name, searched, network,
+               perc_calibration_name (calibration));
+  g_free (searched);
+  g_free (name);
+  g_strfreev (dirs);
+  return NULL;
+}
+
+#define model_error(error, path, ...) \
+  perc_error_set (error, PERC_ERROR_MODEL, path, __VA_ARGS__)
+
+static char *
+shape_string (const gint64 *shape,
+              int           rank)
+{
+  GString *s = g_string_new ("[");
+
+  for (int i = 0; i < rank; i++)
+    g_string_append_printf (s, i ? ", %" G_GINT64_FORMAT : "%" G_GINT64_FORMAT,
+                            shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* Copies tensor `name` of exactly `shape` into dst (float32, finite). */
+static gboolean
+take_tensor (const PercSafetensors *st,
+             const char            *name,
+             const gint64          *shape,
+             int                    rank,
+             float                 *dst,
+             GHashTable            *used,
+             GError               **error)
+{
+  const char           *path = perc_safetensors_get_path (st);
+  const PercTensorView *t = perc_safetensors_lookup (st, name);
+  gboolean              same = t && t->rank == rank;
+
+  if (!t)
+    return model_error (error, path, "tensor \"%s\" is missing", name);
+  if (t->dtype != PERC_DTYPE_F32)
+    return model_error (error, path, "tensor \"%s\" is %s, not F32",
+                        name, perc_dtype_name (t->dtype));
+  for (int i = 0; same && i < rank; i++)
+    same = t->shape[i] == shape[i];
+  if (!same)
+    {
+      char *want = shape_string (shape, rank), *got = shape_string (t->shape, t->rank);
+
+      model_error (error, path, "tensor \"%s\" has shape %s, the network needs %s",
+                   name, got, want);
+      g_free (want);
+      g_free (got);
+      return FALSE;
+    }
+  /* The data may be unaligned, and is little-endian. */
+  memcpy (dst, t->data, t->n_bytes);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  for (gint64 i = 0; i < t->n_elements; i++)
+    {
+      guint32 v;
+      memcpy (&v, dst + i, 4);
+      v = GUINT32_SWAP_LE_BE (v);
+      memcpy (dst + i, &v, 4);
+    }
+#endif
+  for (gint64 i = 0; i < t->n_elements; i++)
+    if (!isfinite (dst[i]))
+      return model_error (error, path, "tensor \"%s\" has a non-finite value", name);
+  g_hash_table_add (used, (gpointer) t->name);
+  return TRUE;
+}
+
+static gsize
+model_size (const PercNet *net,
+            gboolean       with_lin)
+{
+  gsize n = 0;
+
+  for (int i = 0; i < net->n_ops; i++)
+    {
+      const PercOp *op = &net->ops[i];
+
+      if (op->kind == PERC_OP_CONV)
+        n += (gsize) op->out_channels * op->in_channels * op->kernel * op->kernel +
+             op->out_channels;
+    }
+  for (int t = 0; with_lin && t < net->n_taps; t++)
+    n += net->channels[net->taps[t]];
+  return n;
+}
+
+static gboolean
+read_metadata (PercModel             *model,
+               const PercSafetensors *st,
+               GError               **error)
+{
+  const char *path = model->path;
+  const char *format = perc_safetensors_metadata (st, "format");
+  const char *version = perc_safetensors_metadata (st, "format_version");
+  const char *network = perc_safetensors_metadata (st, "network");
+  const char *calibration = perc_safetensors_metadata (st, "calibration");
+  GError     *net_error = NULL;
+
+  if (g_strcmp0 (format, FORMAT))
+    return model_error (error, path, "not a gegl-perceptual model file "
+                        "(metadata \"format\" is not \"" FORMAT "\"); convert "
+                        "PyTorch weights with gegl-perceptual-convert");
+  if (g_strcmp0 (version, FORMAT_VERSION))
+    return model_error (error, path, "model format version \"%s\" is not "
+                        "supported (this version reads " FORMAT_VERSION ")",
+                        version ? version : "");
+  if (!perc_calibration_from_name (calibration, &model->calibration))
+    return model_error (error, path, "unknown calibration \"%s\"",
+                        calibration ? calibration : "");
+  model->net = perc_net_new_builtin (network, &net_error);
+  if (!model->net)
+    {
+      model_error (error, path, "%s", net_error->message);
+      g_error_free (net_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_weights (PercModel             *model,
+              const PercSafetensors *st,
+              GHashTable            *used,
+              GError               **error)
+{
+  const PercNet *net = model->net;
+  gboolean       with_lin = model->calibration != PERC_CALIBRATION_UNWEIGHTED;
+  float         *p;
+  char           name[PERC_MAX_NAME + 16];
+
+  p = model->storage = g_new (float, model_size (net, with_lin));
+  model->convs = g_new0 (PercConv, net->n_ops);
+  for (int i = 0; i < net->n_ops; i++)
+    {
+      const PercOp *op = &net->ops[i];
+      PercConv     *conv = &model->convs[i];
+      gint64        wshape[4] = { op->out_channels, op->in_channels,
+                                  op->kernel, op->kernel };
+
+      if (op->kind != PERC_OP_CONV)
+        continue;
+      *conv = (PercConv) { op->in_channels, op->out_channels, op->kernel,
+                           op->stride, op->pad, op->relu, NULL, NULL };
+      g_snprintf (name, sizeof name, "%s.weight", op->weight);
+      if (!take_tensor (st, name, wshape, 4, p, used, error))
+        return FALSE;
+      conv->weight = p;
+      p += wshape[0] * wshape[1] * wshape[2] * wshape[3];
+      g_snprintf (name, sizeof name, "%s.bias", op->weight);
+      if (!take_tensor (st, name, wshape, 1, p, used, error))
+        return FALSE;
+      conv->bias = p;
+      p += op->out_channels;
+    }
+  for (int t = 0; with_lin && t < net->n_taps; t++)
+    {
+      gint64 shape[1] = { net->channels[net->taps[t]] };
+
+      g_snprintf (name, sizeof name, "lin.%d.weight", t);
+      if (!take_tensor (st, name, shape, 1, p, used, error))
+        return FALSE;
+      model->lin[t] = p;
+      p += shape[0];
+    }
+  return TRUE;
+}
+
+PercModel *
+perc_model_new (const PercSafetensors *st,
+                GError               **error)
+{
+  const char *path = perc_safetensors_get_path (st);
+  PercModel  *model = g_new0 (PercModel, 1);
+  GHashTable *used = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean    ok;
+
+  model->path = g_strdup (path);
+  ok = read_metadata (model, st, error) && read_weights (model, st, used, error);
+  for (guint i = 0; ok && i < perc_safetensors_n_tensors (st); i++)
+    {
+      const char *name = perc_safetensors_tensor (st, i)->name;
+
+      if (!g_hash_table_contains (used, name))
+        ok = model_error (error, path, "unexpected tensor \"%s\" for a %s %s "
+                          "model", name, model->net->name,
+                          perc_calibration_name (model->calibration));
+    }
+  g_hash_table_destroy (used);
+  if (!ok)
+    {
+      perc_model_free (model);
+      return NULL;
+    }
+  model->min_size = perc_net_min_size (model->net);
+  return model;
+}
+
+PercModel *
+perc_model_load (const char *path,
+                 GError    **error)
+{
+  PercSafetensors *st = perc_safetensors_load (path, error);
+  PercModel       *model;
+
+  if (!st)
+    return NULL;
+  model = perc_model_new (st, error);
+  perc_safetensors_free (st);
+  return model;
+}
+
+void
+perc_model_free (PercModel *model)
+{
+  if (!model)
+    return;
+  perc_net_free (model->net);
+  g_free (model->convs);
+  g_free (model->storage);
+  g_free (model->path);
+  g_free (model);
+}
+
+gboolean
+perc_model_supports (const PercModel *model,
+                     PercCalibration  calibration,
+                     GError         **error)
+{
+  if (calibration == PERC_CALIBRATION_UNWEIGHTED ||
+      calibration == model->calibration)
+    return TRUE;
+  g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+               "%s: the model holds %s weights, not %s", model->path,
+               perc_calibration_name (model->calibration),
+               perc_calibration_name (calibration));
+  return FALSE;
+}
+
+const float *
+perc_model_lin (const PercModel *model,
+                PercCalibration  calibration,
+                int              tap)
+{
+  return calibration == PERC_CALIBRATION_UNWEIGHTED ? NULL : model->lin[tap];
+}

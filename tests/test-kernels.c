@@ -1,0 +1,208 @@
+/* Each kernel of the core against its naive version. */
+#include <math.h>
+#include <string.h>
+
+#include "naive.h"
+#include "perc-conv.h"
+#include "perc-difference.h"
+#include "perc-net.h"
+#include "perc-pool.h"
+#include "perc-resize.h"
+
+static void
+test_conv (void)
+{
+  static const struct { int c, h, w, out, k, stride, pad; gboolean relu; } cases[] = {
+    { 3, 17, 23, 8, 3, 2, 0, TRUE },      /* SqueezeNet stem */
+    { 3, 31, 29, 6, 11, 4, 2, TRUE },     /* AlexNet stem */
+    { 5, 9, 7, 4, 5, 1, 2, FALSE },
+    { 16, 13, 11, 8, 1, 1, 0, TRUE },     /* pointwise: no im2col */
+    { 8, 12, 10, 6, 3, 1, 1, TRUE },
+    { 4, 3, 4, 3, 5, 1, 2, TRUE },        /* kernel wider than the input */
+    { 2, 8, 9, 3, 1, 2, 0, TRUE },        /* strided 1x1 goes through im2col */
+    { 64, 100, 100, 8, 3, 1, 1, TRUE },   /* lowered in several bands */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      PercConv conv = { cases[i].c, cases[i].out, cases[i].k, cases[i].stride,
+                        cases[i].pad, cases[i].relu, NULL, NULL };
+      int      oh = (cases[i].h + 2 * conv.pad - conv.kernel) / conv.stride + 1;
+      int      ow = (cases[i].w + 2 * conv.pad - conv.kernel) / conv.stride + 1;
+      gsize    n_in = (gsize) conv.in_channels * cases[i].h * cases[i].w;
+      gsize    n_w = (gsize) conv.out_channels * conv.in_channels * conv.kernel * conv.kernel;
+      gsize    n_out = (gsize) conv.out_channels * oh * ow;
+      float   *src = g_new (float, n_in), *weight = g_new (float, n_w);
+      float   *bias = g_new (float, conv.out_channels);
+      float   *got = g_new (float, n_out), *want = g_new (float, n_out);
+      float   *scratch = g_new (float, perc_conv_scratch_size (&conv, cases[i].h, cases[i].w) + 1);
+      double   err;
+
+      fill_random (src, n_in, 1 + i, -1, 1);
+      fill_random (weight, n_w, 100 + i, -0.5, 0.5);
+      fill_random (bias, conv.out_channels, 200 + i, -0.5, 0.5);
+      conv.weight = weight;
+      conv.bias = bias;
+      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch);
+      naive_conv (src, conv.in_channels, cases[i].h, cases[i].w, weight, bias,
+                  conv.out_channels, conv.kernel, conv.stride, conv.pad,
+                  conv.relu, want);
+      err = max_abs_diff (got, want, n_out);
+      if (g_test_verbose ())
+        g_printerr ("conv case %u: max abs diff %.3g\n", i, err);
+      g_assert_cmpfloat (err, <, 1e-4);
+
+      g_free (src); g_free (weight); g_free (bias);
+      g_free (got); g_free (want); g_free (scratch);
+    }
+}
+
+static void
+test_maxpool (void)
+{
+  static const struct { int c, h, w, k, stride, pad; gboolean ceil_mode; } cases[] = {
+    { 3, 8, 9, 3, 2, 0, TRUE },
+    { 2, 7, 7, 3, 2, 0, TRUE },
+    { 2, 2, 3, 3, 2, 0, TRUE },           /* windows past the input */
+    { 4, 10, 11, 2, 2, 0, FALSE },
+    { 2, 9, 8, 3, 2, 1, FALSE },          /* padded, as ResNet's stem */
+    { 2, 3, 5, 3, 2, 0, FALSE },
+    { 1, 31, 31, 3, 2, 0, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      PercOp op = { .kind = PERC_OP_MAXPOOL, .kernel = cases[i].k,
+                    .stride = cases[i].stride, .pad = cases[i].pad,
+                    .ceil_mode = cases[i].ceil_mode };
+      gsize  n = (gsize) cases[i].c * cases[i].h * cases[i].w;
+      float *src = g_new (float, n), *got = g_new (float, n), *want = g_new (float, n);
+      int    oh, ow;
+
+      fill_random (src, n, 7 + i, -2, 1);
+      naive_maxpool (src, cases[i].c, cases[i].h, cases[i].w, op.kernel,
+                     op.stride, op.pad, op.ceil_mode, want, &oh, &ow);
+      g_assert_cmpint (perc_op_output_size (&op, cases[i].h), ==, oh);
+      g_assert_cmpint (perc_op_output_size (&op, cases[i].w), ==, ow);
+      perc_maxpool (src, cases[i].c, cases[i].h, cases[i].w, op.kernel,
+                    op.stride, op.pad, got, oh, ow);
+      g_assert_cmpfloat (max_abs_diff (got, want, (gsize) cases[i].c * oh * ow), ==, 0);
+      g_free (src); g_free (got); g_free (want);
+    }
+}
+
+static void
+test_resize (void)
+{
+  static const struct { int sw, sh, dw, dh; } cases[] = {
+    { 7, 5, 47, 39 }, { 1, 1, 10, 3 }, { 3, 3, 3, 3 }, { 31, 31, 64, 64 },
+    { 10, 9, 4, 3 }, { 2, 15, 33, 50 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize  ns = (gsize) cases[i].sw * cases[i].sh, nd = (gsize) cases[i].dw * cases[i].dh;
+      float *src = g_new (float, ns), *got = g_new (float, nd), *want = g_new (float, nd);
+
+      fill_random (src, ns, 3 + i, 0, 2);
+      naive_resize (src, cases[i].sw, cases[i].sh, want, cases[i].dw, cases[i].dh);
+      perc_resize_bilinear (src, cases[i].sw, cases[i].sh, got, cases[i].dw, cases[i].dh, FALSE);
+      g_assert_cmpfloat (max_abs_diff (got, want, nd), <, 1e-6);
+      /* Accumulating adds the same map again. */
+      perc_resize_bilinear (src, cases[i].sw, cases[i].sh, got, cases[i].dw, cases[i].dh, TRUE);
+      for (gsize j = 0; j < nd; j++)
+        want[j] *= 2;
+      g_assert_cmpfloat (max_abs_diff (got, want, nd), <, 2e-6);
+      g_free (src); g_free (got); g_free (want);
+    }
+}
+
+static void
+test_difference (void)
+{
+  const int c = 64, n = 50;
+  float    *f0 = g_new (float, c * n), *f1 = g_new (float, c * n);
+  float    *w = g_new (float, c), *got = g_new (float, n), *want = g_new (float, n);
+  float    *scratch = g_new (float, 2 * n);
+  double    mean = 0;
+
+  fill_random (f0, c * n, 11, 0, 3);
+  fill_random (f1, c * n, 12, 0, 3);
+  fill_random (w, c, 13, 0, 1);
+  /* A pixel with all-zero features in one image: its normalised features
+   * are zero, as in the reference.
+   */
+  for (int j = 0; j < c; j++)
+    f1[j * n + 7] = 0;
+
+  for (int weighted = 0; weighted < 2; weighted++)
+    {
+      perc_layer_difference (f0, f1, c, n, weighted ? w : NULL, got, scratch);
+      naive_difference (f0, f1, c, n, weighted ? w : NULL, want);
+      g_assert_cmpfloat (max_abs_diff (got, want, n), <, 1e-6);
+    }
+  for (int i = 0; i < n; i++)
+    mean += want[i];
+  g_assert_cmpfloat (fabs (perc_mean (got, n) - mean / n), <, 1e-6);
+  /* Unweighted, identical features give 0; a zero pixel against a
+   * non-zero one gives exactly 1.
+   */
+  perc_layer_difference (f0, f0, c, n, NULL, got, scratch);
+  for (int i = 0; i < n; i++)
+    g_assert_cmpfloat (fabs (got[i]), <, 1e-6);
+  perc_layer_difference (f0, f1, c, n, NULL, got, scratch);
+  g_assert_cmpfloat (fabs (got[7] - 1.0), <, 1e-6);
+
+  g_free (f0); g_free (f1); g_free (w); g_free (got); g_free (want); g_free (scratch);
+}
+
+/* Tap sizes at 64 x 64 from the architectures' definitions. */
+static void
+test_net_shapes (void)
+{
+  static const struct { const char *name; int n_taps; int sizes[8]; int channels[8]; } nets[] = {
+    { "squeeze", 7, { 31, 15, 7, 3, 3, 3, 3 }, { 64, 128, 256, 384, 384, 512, 512 } },
+    { "alex", 5, { 15, 7, 3, 3, 3 }, { 64, 192, 384, 256, 256 } },
+    { "vgg", 5, { 64, 32, 16, 8, 4 }, { 64, 128, 256, 512, 512 } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (nets); i++)
+    {
+      PercNet   *net = perc_net_new_builtin (nets[i].name, NULL);
+      PercShape *shapes = g_new (PercShape, net->n_buffers);
+
+      g_assert_cmpint (net->n_taps, ==, nets[i].n_taps);
+      g_assert_true (perc_net_shapes (net, 64, 64, shapes));
+      for (int t = 0; t < net->n_taps; t++)
+        {
+          g_assert_cmpint (shapes[net->taps[t]].h, ==, nets[i].sizes[t]);
+          g_assert_cmpint (shapes[net->taps[t]].w, ==, nets[i].sizes[t]);
+          g_assert_cmpint (shapes[net->taps[t]].c, ==, nets[i].channels[t]);
+        }
+      g_free (shapes);
+      perc_net_free (net);
+    }
+}
+
+static void
+test_unknown_net (void)
+{
+  GError *error = NULL;
+
+  g_assert_null (perc_net_new_builtin ("resnet-1000", &error));
+  g_assert_nonnull (strstr (error->message, "resnet-1000"));
+  g_error_free (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/conv", test_conv);
+  g_test_add_func ("/kernels/maxpool", test_maxpool);
+  g_test_add_func ("/kernels/resize", test_resize);
+  g_test_add_func ("/kernels/difference", test_difference);
+  g_test_add_func ("/net/shapes", test_net_shapes);
+  g_test_add_func ("/net/unknown", test_unknown_net);
+  return g_test_run ();
+}

@@ -1,0 +1,37 @@
+/* Helpers shared by the core's tests. */
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* A synthetic model made by synth_weights.py (found through G_TEST_SRCDIR
+ * and run with $PYTHON3) in `dir`; cached by name.
+ */
+char   *synth_model        (const char *dir,
+                            const char *network,
+                            const char *calibration,
+                            gint64      seed);
+
+/* A fresh temporary directory, removed with its files by remove_dir (). */
+char   *make_temp_dir      (void);
+void    remove_dir         (const char *dir);
+
+/* Copies the safetensors file src to dst after `edit` changed its JSON
+ * header; `data_edit`, if not NULL, may change the data area in place.
+ */
+typedef void (*HeaderEdit) (JsonObject *header, gpointer user_data);
+void    rewrite_model      (const char *src,
+                            const char *dst,
+                            HeaderEdit  edit,
+                            gpointer    user_data);
+
+/* Writes a raw file. */
+void    write_file         (const char *path, const void *data, gsize size);
+
+#endif
+
+/* A little-endian float32, C-order NumPy array (.npy); NULL (with a test
+ * failure) on anything else.  Its shape goes to shape[0..rank).
+ */
+float  *read_npy           (const char *path, int *rank, gint64 shape[4]);

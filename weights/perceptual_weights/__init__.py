@@ -1,0 +1,1 @@
+"""Torch-free tools that turn published PyTorch weights into gegl-perceptual model files."""

@@ -1,0 +1,280 @@
+"""Conversion of a torchvision backbone plus LPIPS calibration into a model file."""
+
+import argparse
+import collections
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+
+from . import archs, safetensors, torchpickle
+
+CALIBRATIONS = ("lpips-v0.1", "lpips-v0.0", "unweighted")
+NO_CALIBRATION_SOURCE = "none"  # calibration_source of unweighted models
+LPIPS_VERSIONS = ("0.1", "0.0")
+
+# torchvision's file names end in the first 8 hex digits of the file's SHA-256.
+OFFICIAL_NAME = re.compile(r"^(?P<stem>.+)-(?P<prefix>[0-9a-f]{8})\.pth$")
+
+# Key prefixes of state dicts saved from a wrapped model.
+KEY_PREFIXES = ("", "module.", "net.")
+
+DEFAULT_MANIFEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "manifest.json")
+
+
+class ConvertError(Exception):
+    """Conversion failed.  str() is "FILE: problem"."""
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def official_prefix(path):
+    """The hash prefix in an official torchvision file name, or None."""
+    m = OFFICIAL_NAME.match(os.path.basename(path))
+    return m.group("prefix") if m else None
+
+
+def check_official_name(path, digest=None):
+    """Like torch.hub: a file named `<stem>-<8 hex>.pth` must have a SHA-256
+    starting with those digits."""
+    prefix = official_prefix(path)
+    if prefix is None:
+        return
+    if digest is None:
+        try:
+            digest = sha256_file(path)
+        except OSError as e:
+            raise ConvertError("%s: %s" % (path, e.strerror or e)) from None
+    if not digest.startswith(prefix):
+        raise ConvertError("%s: SHA-256 %s does not start with %s as the file name says "
+                           "(corrupted or renamed file; --no-check-name skips this check)"
+                           % (path, digest, prefix))
+
+
+def _names(names, limit=4):
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def _shape(shape):
+    return "[%s]" % ", ".join(str(d) for d in shape)
+
+
+def _all_finite(values):
+    # A finite sum means finite values (inf or nan would propagate); only an
+    # overflowing sum needs the slow check.
+    if math.isfinite(sum(values)):
+        return True
+    return all(math.isfinite(v) for v in values)
+
+
+def read_backbone(network, path):
+    """The backbone tensors of `network` from the torchvision state dict in
+    `path`, as an OrderedDict key -> (shape, array('f')) in `archs` order."""
+    shapes = archs.backbone_tensors(network)
+
+    def strip(name):
+        for prefix in KEY_PREFIXES:
+            if name.startswith(prefix) and name[len(prefix):] in shapes:
+                return name[len(prefix):]
+        return None
+
+    try:
+        found = torchpickle.load(path, select=lambda name: strip(name) is not None)
+    except torchpickle.TorchFileError as e:
+        raise ConvertError(str(e)) from None
+    tensors = {}
+    for name, value in found.items():
+        key = strip(name)
+        if key in tensors:
+            raise ConvertError("%s: tensor %s is present under two names" % (path, key))
+        tensors[key] = value
+    missing = [k for k in shapes if k not in tensors]
+    if missing:
+        present = list(torchpickle.inspect(path))
+        raise ConvertError("%s: missing tensor%s %s (is this a torchvision %s state dict? "
+                           "The file has %d tensors: %s)"
+                           % (path, "s" if len(missing) > 1 else "", _names(missing),
+                              network, len(present), _names(present)))
+    out = collections.OrderedDict()
+    for key, shape in shapes.items():
+        got, values = tensors[key]
+        if tuple(got) != tuple(shape):
+            raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
+                               % (path, key, _shape(got), _shape(shape), network))
+        if not _all_finite(values):
+            raise ConvertError("%s: tensor %s holds non-finite values" % (path, key))
+        out[key] = (tuple(shape), values)
+    return out
+
+
+def read_calibration(network, path):
+    """The LPIPS lin weights for `network` from `path`, as an OrderedDict
+    `lin.{k}.weight` -> ((C,), array('f'))."""
+    channels = archs.TAP_CHANNELS[network]
+    try:
+        found = torchpickle.load(path)
+    except torchpickle.TorchFileError as e:
+        raise ConvertError(str(e)) from None
+    names = ["lin%d.model.1.weight" % k for k in range(len(channels))]
+    layers = sorted(k for k in found if re.match(r"^lin\d+\.model\.1\.weight$", k))
+    other = [k for k in found if k not in layers]
+    if other:
+        raise ConvertError("%s: unexpected tensor %s (not an LPIPS calibration file?)"
+                           % (path, other[0]))
+    if set(layers) != set(names):
+        raise ConvertError("%s: %d calibration layers, but %s has %d taps (the calibration of "
+                           "another network?)" % (path, len(layers), network, len(channels)))
+    out = collections.OrderedDict()
+    for k, (name, c) in enumerate(zip(names, channels)):
+        shape, values = found[name]
+        if tuple(shape) != (1, c, 1, 1):
+            raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
+                               % (path, name, _shape(shape), _shape((1, c, 1, 1)), network))
+        if not _all_finite(values):
+            raise ConvertError("%s: tensor %s holds non-finite values" % (path, name))
+        if len(values) and min(values) < 0:
+            raise ConvertError("%s: tensor %s holds negative weights" % (path, name))
+        out["lin.%d.weight" % k] = ((c,), values)
+    return out
+
+
+def load_manifest(path):
+    with open(path, "r", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def known_calibration(digest, manifest_path=DEFAULT_MANIFEST):
+    """(network, calibration) of the official calibration file with SHA-256
+    `digest`, or None (also when there is no manifest)."""
+    try:
+        manifest = load_manifest(manifest_path)
+        for network, entry in manifest["networks"].items():
+            for calibration, item in entry.get("calibrations", {}).items():
+                if item.get("sha256") == digest:
+                    return network, calibration
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        pass
+    return None
+
+
+def calibration_label(lpips_version):
+    if lpips_version is None:
+        return "unweighted"
+    if lpips_version not in LPIPS_VERSIONS:
+        raise ValueError("unknown LPIPS version %r" % lpips_version)
+    return "lpips-v" + lpips_version
+
+
+def build(network, backbone, calibration, label, backbone_source, calibration_source):
+    """Tensors and metadata of a model file."""
+    tensors = collections.OrderedDict(backbone)
+    if calibration is not None:
+        tensors.update(calibration)
+    metadata = collections.OrderedDict([
+        ("format", safetensors.FORMAT),
+        ("format_version", safetensors.FORMAT_VERSION),
+        ("network", network),
+        ("calibration", label),
+        ("backbone_digest", safetensors.tensor_digest(backbone)),
+        ("backbone_source", backbone_source),
+        ("calibration_source", calibration_source),
+    ])
+    return tensors, metadata
+
+
+def write_model(path, tensors, metadata):
+    try:
+        safetensors.write(path, tensors, metadata)
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+def convert(network, backbone_path, calibration_path, lpips_version, out_path,
+            check_name=True, manifest_path=DEFAULT_MANIFEST):
+    """Convert and write `out_path`; returns the metadata written.
+
+    `calibration_path` None (and `lpips_version` None) makes an unweighted
+    model."""
+    if network not in archs.NETWORKS:
+        raise ConvertError("unknown network %r (known: %s)" % (network, ", ".join(archs.NETWORKS)))
+    label = calibration_label(lpips_version if calibration_path else None)
+    if check_name:
+        check_official_name(backbone_path)
+    calibration = None
+    if calibration_path is not None:
+        try:
+            digest = sha256_file(calibration_path)
+        except OSError as e:
+            raise ConvertError("%s: %s" % (calibration_path, e.strerror or e)) from None
+        known = known_calibration(digest, manifest_path)
+        if known is not None and known != (network, label):
+            raise ConvertError("%s: this is the official %s calibration of %s, not %s of %s"
+                               % (calibration_path, known[1], known[0], label, network))
+        calibration = read_calibration(network, calibration_path)
+    backbone = read_backbone(network, backbone_path)
+    tensors, metadata = build(network, backbone, calibration, label,
+                              os.path.basename(backbone_path),
+                              os.path.basename(calibration_path) if calibration_path
+                              else NO_CALIBRATION_SOURCE)
+    try:
+        write_model(out_path, tensors, metadata)
+    except OSError as e:
+        raise ConvertError("%s: %s" % (out_path, e.strerror or e)) from None
+    return metadata, tensors
+
+
+def summary(out_path, metadata, tensors):
+    count = sum(len(v) for _, v in tensors.values())
+    return ("wrote %s: %s, %s, %d tensors, %d values, backbone digest %s"
+            % (out_path, metadata["network"], metadata["calibration"], len(tensors), count,
+               metadata["backbone_digest"]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="convert",
+        description="Convert a torchvision backbone (.pth) and an LPIPS calibration (.pth) "
+                    "into a gegl-perceptual model file (.safetensors). Needs no torch.")
+    parser.add_argument("--network", required=True, choices=archs.NETWORKS)
+    parser.add_argument("--backbone", required=True, metavar="FILE.pth",
+                        help="torchvision state dict (e.g. squeezenet1_1-b8a52dc0.pth)")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--calibration", metavar="FILE.pth",
+                       help="LPIPS calibration weights (lpips/weights/v0.1/<network>.pth)")
+    group.add_argument("--unweighted", action="store_true",
+                       help="no calibration: every channel weighs 1")
+    parser.add_argument("--lpips-version", choices=LPIPS_VERSIONS,
+                        help="LPIPS version of --calibration (required with it)")
+    parser.add_argument("--no-check-name", action="store_true",
+                        help="do not check an official file name's hash prefix")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.safetensors")
+    args = parser.parse_args(argv)
+    if args.calibration and not args.lpips_version:
+        parser.error("--calibration needs --lpips-version {0.1,0.0}")
+    if args.unweighted and args.lpips_version:
+        parser.error("--lpips-version goes with --calibration, not --unweighted")
+    try:
+        metadata, tensors = convert(args.network, args.backbone, args.calibration,
+                                    args.lpips_version, args.output,
+                                    check_name=not args.no_check_name)
+    except ConvertError as e:
+        print("convert: %s" % e, file=sys.stderr)
+        return 1
+    print("convert: " + summary(args.output, metadata, tensors))
+    return 0
