@@ -1,0 +1,29 @@
+#include <math.h>
+#include <string.h>
+
+#include "perceptual-colormaps.h"
+
+gboolean
+perceptual_colormap_lookup (const char *name,
+                            float       t,
+                            float       rgb[3])
+{
+  t = isnan (t) ? 0.0f : CLAMP (t, 0.0f, 1.0f);
+  if (!strcmp (name, "gray"))
+    {
+      rgb[0] = rgb[1] = rgb[2] = t;
+      return TRUE;
+    }
+  for (const PerceptualColormap *m = perceptual_colormaps; m->name; m++)
+    if (!strcmp (m->name, name))
+      {
+        float x = t * (m->size - 1);
+        int   i = MIN ((int) x, m->size - 2);
+        float f = x - i;
+
+        for (int c = 0; c < 3; c++)
+          rgb[c] = (1 - f) * m->table[i][c] + f * m->table[i + 1][c];
+        return TRUE;
+      }
+  return FALSE;
+}

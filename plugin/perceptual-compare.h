@@ -1,0 +1,56 @@
+/* What the perceptual ops share: comparing the `input` and `aux` buffers
+ * of a composer with a model.
+ */
+#ifndef PERCEPTUAL_COMPARE_H
+#define PERCEPTUAL_COMPARE_H
+
+#include <gegl.h>
+#include <gegl-plugin.h>
+
+#include "perc-distance.h"
+#include "perceptual-enums.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gboolean         ok;          /* FALSE: nothing compared, see status */
+  GeglRectangle    area;        /* the compared region: input and aux overlap */
+  const PercModel *model;
+  PercDistance     distance;
+  char            *status;      /* what happened, for people */
+} PerceptualResult;
+
+/* Compares input and aux over their overlap.  Problems (no aux, too small
+ * an overlap, missing weights, NaN pixels ...) give ok = FALSE, a status
+ * that says why, and a warning once per process for the ones a user must
+ * act on.  Both buffers are read as R'G'B' float in the input's space:
+ * alpha is ignored, as the reference implementation ignores it.
+ */
+void     perceptual_compare              (GeglOperation         *operation,
+                                          GeglBuffer            *input,
+                                          GeglBuffer            *aux,
+                                          PerceptualNetwork      network,
+                                          PerceptualCalibration  calibration,
+                                          const char            *weights,
+                                          PerceptualResult      *result);
+void     perceptual_result_clear         (PerceptualResult      *result);
+
+/* The spatial map of a successful comparison, area.width x area.height. */
+float   *perceptual_result_spatial       (const PerceptualResult *result);
+
+/* The operation's extent: its input's, or empty when that is infinite. */
+GeglRectangle perceptual_input_extent    (GeglOperation         *operation);
+
+/* Sets `input` and `aux` to R'G'B'A float in the input's space and
+ * `output` to `output_format` in the same space.
+ */
+void     perceptual_prepare              (GeglOperation         *operation,
+                                          const char            *output_format);
+
+/* The whole-image region handlers every perceptual op uses. */
+void     perceptual_class_init_whole_image (GeglOperationClass  *klass);
+
+G_END_DECLS
+
+#endif

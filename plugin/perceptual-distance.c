@@ -1,0 +1,109 @@
+/* perceptual:distance: the LPIPS distance between two images, as a map the
+ * size of the reference and as one number.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n-lib.h>
+
+#include "perceptual-enums.h"
+
+#ifdef GEGL_PROPERTIES
+
+property_enum (network, _("Network"),
+               PerceptualNetwork, perceptual_network,
+               PERCEPTUAL_NETWORK_SQUEEZE)
+  description (_("The ImageNet network whose features are compared"))
+
+property_enum (calibration, _("Calibration"),
+               PerceptualCalibration, perceptual_calibration,
+               PERCEPTUAL_CALIBRATION_LPIPS_V0_1)
+  description (_("LPIPS's learned weights per feature channel (v0.1 or v0.0), "
+                 "or the same weight for every channel"))
+
+property_file_path (weights, _("Weights file"), "")
+  description (_("A model file made by gegl-perceptual-convert; empty uses the "
+                 "installed model for the network and calibration"))
+
+property_double (distance, _("Distance"), 0.0)
+  description (_("The perceptual distance, computed when the map is; NaN when "
+                 "nothing could be compared"))
+  ui_meta ("role", "output-extent")
+
+property_string (status, _("Status"), "")
+  description (_("What the last computation compared, or why it could not"))
+  ui_meta ("role", "output-extent")
+
+#else
+
+#define GEGL_OP_COMPOSER
+#define GEGL_OP_NAME     perceptual_distance
+#define GEGL_OP_C_SOURCE perceptual-distance.c
+
+#include "gegl-op.h"
+#include "perceptual-compare.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  perceptual_prepare (operation, "Y float");
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *aux,
+         GeglBuffer          *output,
+         const GeglRectangle *roi,
+         gint                 level)
+{
+  GeglProperties  *o = GEGL_PROPERTIES (operation);
+  PerceptualResult r;
+
+  perceptual_compare (operation, input, aux, o->network, o->calibration,
+                      o->weights, &r);
+  /* Outside the compared region, and when nothing was compared: zero. */
+  gegl_buffer_clear (output, NULL);
+  o->distance = r.ok ? r.distance.distance : NAN;
+  if (r.ok)
+    {
+      float *map = perceptual_result_spatial (&r);
+
+      gegl_buffer_set (output, &r.area, 0,
+                       gegl_operation_get_format (operation, "output"),
+                       map, GEGL_AUTO_ROWSTRIDE);
+      g_free (map);
+    }
+  g_free (o->status);
+  o->status = g_strdup (r.status);
+  perceptual_result_clear (&r);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  perceptual_class_init_whole_image (operation_class);
+  composer_class->process = process;
+  composer_class->aux_label = _("Compared image");
+  composer_class->aux_description = _("The image compared with the input, "
+                                      "which is the reference");
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "perceptual:distance",
+    "title",       _("Perceptual Distance Map"),
+    "categories",  "analysis",
+    "description", _("How different two images look to a person (LPIPS): a "
+                     "grayscale map the size of the input, bright where the "
+                     "compared image (aux) differs visibly from the input, "
+                     "and the whole distance in the \"distance\" property. "
+                     "Alpha is ignored; images of different sizes are "
+                     "compared where they overlap."),
+    NULL);
+}
+
+#endif

@@ -1,0 +1,172 @@
+/* perceptual:heatmap: where two images differ visibly, as a colour map
+ * laid over the reference.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n-lib.h>
+
+#include "perceptual-enums.h"
+
+#ifdef GEGL_PROPERTIES
+
+property_enum (network, _("Network"),
+               PerceptualNetwork, perceptual_network,
+               PERCEPTUAL_NETWORK_SQUEEZE)
+  description (_("The ImageNet network whose features are compared"))
+
+property_enum (calibration, _("Calibration"),
+               PerceptualCalibration, perceptual_calibration,
+               PERCEPTUAL_CALIBRATION_LPIPS_V0_1)
+  description (_("LPIPS's learned weights per feature channel (v0.1 or v0.0), "
+                 "or the same weight for every channel"))
+
+property_file_path (weights, _("Weights file"), "")
+  description (_("A model file made by gegl-perceptual-convert; empty uses the "
+                 "installed model for the network and calibration"))
+
+property_enum (colormap, _("Colour map"),
+               PerceptualColormapName, perceptual_colormap_name,
+               PERCEPTUAL_COLORMAP_MAGMA)
+  description (_("How distances become colours, from small to large"))
+
+property_boolean (auto_range, _("Automatic range"), TRUE)
+  description (_("Stretch the colour map from 0 to the largest distance in "
+                 "the map, instead of using the fixed range below"))
+
+property_double (range_min, _("Range start"), 0.0)
+  description (_("The distance shown with the colour map's first colour"))
+  value_range (0.0, 100.0)
+  ui_range (0.0, 2.0)
+
+property_double (range_max, _("Range end"), 1.0)
+  description (_("The distance shown with the colour map's last colour"))
+  value_range (0.0, 100.0)
+  ui_range (0.0, 2.0)
+
+property_double (opacity, _("Opacity"), 0.7)
+  description (_("How much the colours cover the reference image"))
+  value_range (0.0, 1.0)
+
+property_double (distance, _("Distance"), 0.0)
+  description (_("The perceptual distance, computed with the map; NaN when "
+                 "nothing could be compared"))
+  ui_meta ("role", "output-extent")
+
+property_string (status, _("Status"), "")
+  description (_("What the last computation compared, or why it could not"))
+  ui_meta ("role", "output-extent")
+
+#else
+
+#define GEGL_OP_COMPOSER
+#define GEGL_OP_NAME     perceptual_heatmap
+#define GEGL_OP_C_SOURCE perceptual-heatmap.c
+
+#include "gegl-op.h"
+#include "perceptual-colormaps.h"
+#include "perceptual-compare.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  perceptual_prepare (operation, "R'G'B'A float");
+}
+
+/* The colour map over the reference, Porter-Duff "over" with the
+ * colours' alpha = opacity; the result is not premultiplied.
+ */
+static void
+paint (const float *map,
+       gsize        n,
+       const char  *colormap,
+       float        lo,
+       float        hi,
+       float        opacity,
+       float       *rgba)
+{
+  float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
+
+  for (gsize i = 0; i < n; i++, rgba += 4)
+    {
+      float heat[3];
+      float a = opacity + rgba[3] * (1 - opacity);
+
+      perceptual_colormap_lookup (colormap, (map[i] - lo) * scale, heat);
+      for (int c = 0; c < 3 && a > 0; c++)
+        rgba[c] = (heat[c] * opacity + rgba[c] * rgba[3] * (1 - opacity)) / a;
+      rgba[3] = a;
+    }
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *aux,
+         GeglBuffer          *output,
+         const GeglRectangle *roi,
+         gint                 level)
+{
+  GeglProperties  *o = GEGL_PROPERTIES (operation);
+  const Babl      *format = gegl_operation_get_format (operation, "output");
+  PerceptualResult r;
+
+  perceptual_compare (operation, input, aux, o->network, o->calibration,
+                      o->weights, &r);
+  /* The reference shows wherever nothing was compared. */
+  gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
+  o->distance = r.ok ? r.distance.distance : NAN;
+  if (r.ok)
+    {
+      gsize  n = (gsize) r.area.width * r.area.height;
+      float *map = perceptual_result_spatial (&r);
+      float *rgba = g_new (float, 4 * n);
+      float  lo = o->range_min, hi = o->range_max;
+
+      if (o->auto_range)
+        {
+          lo = 0.0f;
+          hi = 0.0f;
+          for (gsize i = 0; i < n; i++)
+            hi = MAX (hi, map[i]);
+        }
+      gegl_buffer_get (input, &r.area, 1.0, format, rgba,
+                       GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+      paint (map, n, perceptual_enum_nick (perceptual_colormap_name_get_type (),
+                                           o->colormap),
+             lo, hi, o->opacity, rgba);
+      gegl_buffer_set (output, &r.area, 0, format, rgba, GEGL_AUTO_ROWSTRIDE);
+      g_free (rgba);
+      g_free (map);
+    }
+  g_free (o->status);
+  o->status = g_strdup (r.status);
+  perceptual_result_clear (&r);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  perceptual_class_init_whole_image (operation_class);
+  composer_class->process = process;
+  composer_class->aux_label = _("Compared image");
+  composer_class->aux_description = _("The image compared with the input, "
+                                      "which is the reference");
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "perceptual:heatmap",
+    "title",       _("Perceptual Difference Heatmap"),
+    "categories",  "analysis",
+    "description", _("Shows where the compared image (aux) differs visibly "
+                     "from the input: the perceptual distance map (LPIPS) in "
+                     "colour over the input. The whole distance is in the "
+                     "\"distance\" property."),
+    NULL);
+}
+
+#endif

@@ -1,0 +1,187 @@
+/* perceptual:layer-difference: the difference image of one network layer,
+ * at the image's size or at the layer's own resolution, and that layer's
+ * term of the distance.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n-lib.h>
+
+#include "perceptual-enums.h"
+
+#ifdef GEGL_PROPERTIES
+
+property_enum (network, _("Network"),
+               PerceptualNetwork, perceptual_network,
+               PERCEPTUAL_NETWORK_SQUEEZE)
+  description (_("The ImageNet network whose features are compared"))
+
+property_enum (calibration, _("Calibration"),
+               PerceptualCalibration, perceptual_calibration,
+               PERCEPTUAL_CALIBRATION_LPIPS_V0_1)
+  description (_("LPIPS's learned weights per feature channel (v0.1 or v0.0), "
+                 "or the same weight for every channel"))
+
+property_file_path (weights, _("Weights file"), "")
+  description (_("A model file made by gegl-perceptual-convert; empty uses the "
+                 "installed model for the network and calibration"))
+
+property_int (layer, _("Layer"), 1)
+  description (_("Which layer, from 1 (the first, finest) to the network's "
+                 "last: 7 for SqueezeNet, 5 for AlexNet and VGG-16"))
+  value_range (1, 7)
+
+property_boolean (layer_resolution, _("At the layer's resolution"), FALSE)
+  description (_("Output the layer's own grid of differences instead of "
+                 "resizing it to the image's size"))
+
+property_double (term, _("Layer term"), 0.0)
+  description (_("This layer's share of the distance (the mean of its "
+                 "difference image); NaN when nothing could be compared"))
+  ui_meta ("role", "output-extent")
+
+property_string (status, _("Status"), "")
+  description (_("What the last computation compared, or why it could not"))
+  ui_meta ("role", "output-extent")
+
+#else
+
+#define GEGL_OP_COMPOSER
+#define GEGL_OP_NAME     perceptual_layer_difference
+#define GEGL_OP_C_SOURCE perceptual-layer-difference.c
+
+#include "gegl-op.h"
+#include "perc-net.h"
+#include "perceptual-compare.h"
+#include "perceptual-models.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  perceptual_prepare (operation, "Y float");
+}
+
+/* The layer's grid for an image the size of the input and aux overlap,
+ * placed at the overlap's origin; empty if the layer does not exist or the
+ * image is too small.
+ */
+static GeglRectangle
+layer_extent (GeglOperation *operation)
+{
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+  GeglRectangle   area = perceptual_input_extent (operation);
+  GeglRectangle  *aux = gegl_operation_source_get_bounding_box (operation, "aux");
+  GeglRectangle   out = { area.x, area.y, 0, 0 };
+  PercNet        *net = perc_net_new_builtin (perceptual_network_name (o->network), NULL);
+  PercShape      *shapes;
+
+  if (aux && !gegl_rectangle_is_infinite_plane (aux))
+    gegl_rectangle_intersect (&area, &area, aux);
+  out.x = area.x;
+  out.y = area.y;
+  shapes = g_new (PercShape, net->n_buffers);
+  if (o->layer <= net->n_taps &&
+      perc_net_shapes (net, area.width, area.height, shapes))
+    {
+      out.width = shapes[net->taps[o->layer - 1]].w;
+      out.height = shapes[net->taps[o->layer - 1]].h;
+    }
+  g_free (shapes);
+  perc_net_free (net);
+  return out;
+}
+
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+
+  return o->layer_resolution ? layer_extent (operation)
+                             : perceptual_input_extent (operation);
+}
+
+static GeglRectangle
+get_cached_region (GeglOperation       *operation,
+                   const GeglRectangle *roi)
+{
+  return get_bounding_box (operation);
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *aux,
+         GeglBuffer          *output,
+         const GeglRectangle *roi,
+         gint                 level)
+{
+  GeglProperties  *o = GEGL_PROPERTIES (operation);
+  const Babl      *format = gegl_operation_get_format (operation, "output");
+  PerceptualResult r;
+  int              l = o->layer - 1;
+
+  perceptual_compare (operation, input, aux, o->network, o->calibration,
+                      o->weights, &r);
+  gegl_buffer_clear (output, NULL);
+  if (r.ok && l >= r.distance.n_layers)
+    {
+      char *status = g_strdup_printf (_("%s has %d layers: there is no layer %d"),
+                                      r.model->net->name, r.distance.n_layers,
+                                      o->layer);
+      perceptual_warn_once (status);
+      g_free (r.status);
+      r.status = status;
+      r.ok = FALSE;
+    }
+  o->term = r.ok ? r.distance.terms[l] : NAN;
+  if (r.ok && o->layer_resolution)
+    {
+      const PercShape *s = &r.distance.shapes[l];
+
+      gegl_buffer_set (output, GEGL_RECTANGLE (r.area.x, r.area.y, s->w, s->h),
+                       0, format, r.distance.maps[l], GEGL_AUTO_ROWSTRIDE);
+    }
+  else if (r.ok)
+    {
+      float *map = g_new (float, (gsize) r.area.width * r.area.height);
+
+      perc_distance_layer_map (&r.distance, l, r.area.width, r.area.height, map);
+      gegl_buffer_set (output, &r.area, 0, format, map, GEGL_AUTO_ROWSTRIDE);
+      g_free (map);
+    }
+  g_free (o->status);
+  o->status = g_strdup (r.status);
+  perceptual_result_clear (&r);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  perceptual_class_init_whole_image (operation_class);
+  operation_class->get_bounding_box = get_bounding_box;
+  operation_class->get_cached_region = get_cached_region;
+  composer_class->process = process;
+  composer_class->aux_label = _("Compared image");
+  composer_class->aux_description = _("The image compared with the input, "
+                                      "which is the reference");
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "perceptual:layer-difference",
+    "title",       _("Perceptual Layer Difference"),
+    "categories",  "analysis",
+    "description", _("Where one layer of the network sees the two images "
+                     "differ: a grayscale image of that layer's weighted "
+                     "feature differences, resized to the input's size or at "
+                     "the layer's own resolution, and the layer's share of "
+                     "the distance in the \"term\" property. Early layers "
+                     "respond to fine detail, later ones to larger "
+                     "structures."),
+    NULL);
+}
+
+#endif

@@ -1,0 +1,89 @@
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "perc-error.h"
+#include "perceptual-models.h"
+
+static GMutex      lock;
+static GHashTable *models;     /* "path:mtime:size" -> PercModel */
+static GHashTable *warned;     /* messages already shown */
+
+static const PercModel *
+load (const char *path,
+      GError    **error)
+{
+  GStatBuf   st;
+  char      *key;
+  PercModel *model;
+
+  if (g_stat (path, &st) != 0)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_FILE,
+                   _("%s: no such weights file"), path);
+      return NULL;
+    }
+  key = g_strdup_printf ("%s:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, path,
+                         (gint64) st.st_mtime, (gint64) st.st_size);
+  g_mutex_lock (&lock);
+  if (!models)
+    models = g_hash_table_new (g_str_hash, g_str_equal);
+  model = g_hash_table_lookup (models, key);
+  if (!model)
+    {
+      model = perc_model_load (path, error);
+      if (model)
+        {
+          g_debug ("loaded %s", path);
+          g_hash_table_insert (models, key, model);
+          key = NULL;
+        }
+    }
+  g_mutex_unlock (&lock);
+  g_free (key);
+  return model;
+}
+
+const PercModel *
+perceptual_models_get (PerceptualNetwork      network,
+                       PerceptualCalibration  calibration,
+                       const char            *weights,
+                       GError               **error)
+{
+  const char      *name = perceptual_network_name (network);
+  const PercModel *model;
+  char            *path;
+
+  if (weights && *weights)
+    path = g_strdup (weights);
+  else
+    path = perc_model_locate (name, (PercCalibration) calibration,
+                              PERCEPTUAL_WEIGHTS_DIR, error);
+  model = path ? load (path, error) : NULL;
+  if (model && g_strcmp0 (model->net->name, name))
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   _("%s holds a %s model, but the network chosen is %s"),
+                   path, model->net->name, name);
+      model = NULL;
+    }
+  if (model && !perc_model_supports (model, (PercCalibration) calibration, error))
+    model = NULL;
+  g_free (path);
+  return model;
+}
+
+void
+perceptual_warn_once (const char *message)
+{
+  gboolean first;
+
+  g_mutex_lock (&lock);
+  if (!warned)
+    warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  first = g_hash_table_add (warned, g_strdup (message));
+  g_mutex_unlock (&lock);
+  if (first)
+    g_warning ("%s", message);
+}
