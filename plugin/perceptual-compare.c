@@ -56,8 +56,13 @@ get_invalidated_by_change (GeglOperation       *operation,
 }
 
 void
-perceptual_class_init_whole_image (GeglOperationClass *klass)
+perceptual_class_init (GeglOperationClass *klass)
 {
+  GeglOperationComposerClass *composer = GEGL_OPERATION_COMPOSER_CLASS (klass);
+
+  composer->aux_label = _("Compared image");
+  composer->aux_description = _("The image compared with the input, which is "
+                                "the reference");
   klass->get_bounding_box = get_bounding_box;
   klass->get_required_for_output = get_required_for_output;
   klass->get_cached_region = get_cached_region;
@@ -181,6 +186,15 @@ perceptual_result_spatial (const PerceptualResult *result)
   perc_distance_spatial (&result->distance, result->area.width,
                          result->area.height, map);
   return map;
+}
+
+void
+perceptual_result_finish (PerceptualResult *result,
+                          char            **status)
+{
+  g_free (*status);
+  *status = g_steal_pointer (&result->status);
+  perceptual_result_clear (result);
 }
 
 void

@@ -35,6 +35,9 @@ void     perceptual_compare              (GeglOperation         *operation,
                                           const char            *weights,
                                           PerceptualResult      *result);
 void     perceptual_result_clear         (PerceptualResult      *result);
+/* Moves the status into *status (an op's property) and clears. */
+void     perceptual_result_finish        (PerceptualResult      *result,
+                                          char                 **status);
 
 /* The spatial map of a successful comparison, area.width x area.height. */
 float   *perceptual_result_spatial       (const PerceptualResult *result);
@@ -48,8 +51,10 @@ GeglRectangle perceptual_input_extent    (GeglOperation         *operation);
 void     perceptual_prepare              (GeglOperation         *operation,
                                           const char            *output_format);
 
-/* The whole-image region handlers every perceptual op uses. */
-void     perceptual_class_init_whole_image (GeglOperationClass  *klass);
+/* What every perceptual op (a composer) shares: whole-image processing,
+ * once per change, and the compared image's label.
+ */
+void     perceptual_class_init           (GeglOperationClass    *klass);
 
 G_END_DECLS
 

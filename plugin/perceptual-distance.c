@@ -10,28 +10,11 @@
 
 #ifdef GEGL_PROPERTIES
 
-property_enum (network, _("Network"),
-               PerceptualNetwork, perceptual_network,
-               PERCEPTUAL_NETWORK_SQUEEZE)
-  description (_("The ImageNet network whose features are compared"))
-
-property_enum (calibration, _("Calibration"),
-               PerceptualCalibration, perceptual_calibration,
-               PERCEPTUAL_CALIBRATION_LPIPS_V0_1)
-  description (_("LPIPS's learned weights per feature channel (v0.1 or v0.0), "
-                 "or the same weight for every channel"))
-
-property_file_path (weights, _("Weights file"), "")
-  description (_("A model file made by gegl-perceptual-convert; empty uses the "
-                 "installed model for the network and calibration"))
+#include "perceptual-model-properties.h"
 
 property_double (distance, _("Distance"), 0.0)
   description (_("The perceptual distance, computed when the map is; NaN when "
                  "nothing could be compared"))
-  ui_meta ("role", "output-extent")
-
-property_string (status, _("Status"), "")
-  description (_("What the last computation compared, or why it could not"))
   ui_meta ("role", "output-extent")
 
 #else
@@ -74,9 +57,7 @@ process (GeglOperation       *operation,
                        map, GEGL_AUTO_ROWSTRIDE);
       g_free (map);
     }
-  g_free (o->status);
-  o->status = g_strdup (r.status);
-  perceptual_result_clear (&r);
+  perceptual_result_finish (&r, &o->status);
   return TRUE;
 }
 
@@ -87,11 +68,8 @@ gegl_op_class_init (GeglOpClass *klass)
   GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
 
   operation_class->prepare = prepare;
-  perceptual_class_init_whole_image (operation_class);
+  perceptual_class_init (operation_class);
   composer_class->process = process;
-  composer_class->aux_label = _("Compared image");
-  composer_class->aux_description = _("The image compared with the input, "
-                                      "which is the reference");
 
   gegl_operation_class_set_keys (operation_class,
     "name",        "perceptual:distance",

@@ -463,6 +463,78 @@ test_overlap (void)
   g_object_unref (b);
 }
 
+/* The real weights: the official LPIPS values for the example images. */
+static void
+test_real_weights (void)
+{
+  const char *mirror = g_getenv ("GEGL_PERCEPTUAL_WEIGHTS_MIRROR");
+  char       *shared, *model, *convert, *backbone, *lin, *json;
+  JsonParser *ref;
+  JsonArray  *examples;
+  GError     *error = NULL;
+  int         status;
+
+  if (!mirror || !*mirror || !g_file_test (mirror, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("the real weights are not available; set "
+                   "GEGL_PERCEPTUAL_WEIGHTS_MIRROR (or meson -Dweights_mirror=)");
+      return;
+    }
+  shared = g_path_get_dirname (mirror);
+  model = g_build_filename (tmpdir, "real.safetensors", NULL);
+  convert = g_test_build_filename (G_TEST_DIST, "..", "weights", "convert", NULL);
+  backbone = g_build_filename (mirror, "torchvision", "squeezenet1_1-features.pth", NULL);
+  lin = g_build_filename (mirror, "lpips", "v0.1", "squeeze.pth", NULL);
+  g_spawn_sync (NULL, (char *[]) { (char *) g_getenv ("PYTHON3"), convert, "--network", "squeeze",
+                                   "--backbone", backbone, "--calibration", lin,
+                                   "--lpips-version", "0.1", "-o", model, NULL },
+                NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  json = g_build_filename (shared, "reference", "lpips-squeeze-v0.1-examples.json", NULL);
+  ref = json_parser_new ();
+  json_parser_load_from_file (ref, json, &error);
+  g_assert_no_error (error);
+  examples = json_node_get_array (json_parser_get_root (ref));
+  g_assert_cmpuint (json_array_get_length (examples), ==, 4);
+  for (guint i = 0; i < json_array_get_length (examples); i++)
+    {
+      JsonObject   *e = json_array_get_object_element (examples, i);
+      char         *a = g_build_filename (shared, "images", "lpips-examples",
+                                          json_object_get_string_member (e, "ref"), NULL);
+      char         *b = g_build_filename (shared, "images", "lpips-examples",
+                                          json_object_get_string_member (e, "dist"), NULL);
+      GeglNode     *graph = gegl_node_new ();
+      GeglNode     *la = gegl_node_new_child (graph, "operation", "gegl:load", "path", a, NULL);
+      GeglNode     *lb = gegl_node_new_child (graph, "operation", "gegl:load", "path", b, NULL);
+      GeglNode     *op = gegl_node_new_child (graph, "operation", "perceptual:distance",
+                                              "weights", model, NULL);
+      Graph         g = { graph, op };
+      GeglRectangle box;
+      double        d;
+
+      gegl_node_connect_to (la, "output", op, "input");
+      gegl_node_connect_to (lb, "output", op, "aux");
+      g_free (render (&g, &box));
+      d = get_double (op, "distance");
+      if (g_test_verbose ())
+        g_printerr ("  %s: %.8f, reference %.8f\n", json_object_get_string_member (e, "name"),
+                    d, json_object_get_double_member (e, "lpips"));
+      g_assert_cmpfloat (fabs (d - json_object_get_double_member (e, "lpips")), <=, 1e-5);
+      g_object_unref (graph);
+      g_free (a);
+      g_free (b);
+    }
+  g_object_unref (ref);
+  g_free (json);
+  g_free (lin);
+  g_free (backbone);
+  g_free (convert);
+  g_free (model);
+  g_free (shared);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,6 +585,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/shared-model", test_shared_model);
   g_test_add_func ("/ops/failures", test_failures);
   g_test_add_func ("/ops/overlap", test_overlap);
+  g_test_add_func ("/ops/real-weights", test_real_weights);
   status = g_test_run ();
 
   g_object_unref (parser);
