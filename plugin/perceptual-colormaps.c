@@ -27,3 +27,34 @@ perceptual_colormap_lookup (const char *name,
       }
   return FALSE;
 }
+
+void
+perceptual_colormap_paint (const float *map,
+                           gsize        n,
+                           const char  *colormap,
+                           gboolean     auto_range,
+                           float        lo,
+                           float        hi,
+                           float        opacity,
+                           float       *rgba)
+{
+  float scale;
+
+  if (auto_range)
+    {
+      lo = hi = 0.0f;
+      for (gsize i = 0; i < n; i++)
+        hi = MAX (hi, map[i]);
+    }
+  scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
+  for (gsize i = 0; i < n; i++, rgba += 4)
+    {
+      float heat[3];
+      float a = opacity + rgba[3] * (1 - opacity);
+
+      perceptual_colormap_lookup (colormap, (map[i] - lo) * scale, heat);
+      for (int c = 0; c < 3 && a > 0; c++)
+        rgba[c] = (heat[c] * opacity + rgba[c] * rgba[3] * (1 - opacity)) / a;
+      rgba[3] = a;
+    }
+}

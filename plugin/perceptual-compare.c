@@ -85,11 +85,10 @@ perceptual_prepare (GeglOperation *operation,
 }
 
 static float *
-read_rgb (GeglOperation       *operation,
+read_rgb (const Babl          *space,
           GeglBuffer          *buffer,
           const GeglRectangle *area)
 {
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
   float      *rgb = g_try_new (float, (gsize) area->width * area->height * 3);
 
   if (rgb)
@@ -111,7 +110,7 @@ fail (PerceptualResult *result,
 }
 
 void
-perceptual_compare (GeglOperation         *operation,
+perceptual_compare (const Babl            *space,
                     GeglBuffer            *input,
                     GeglBuffer            *aux,
                     PerceptualNetwork      network,
@@ -148,8 +147,8 @@ perceptual_compare (GeglOperation         *operation,
   w = result->area.width;
   h = result->area.height;
   g_debug ("comparing %dx%d pixels", w, h);
-  a = read_rgb (operation, input, &result->area);
-  b = read_rgb (operation, aux, &result->area);
+  a = read_rgb (space, input, &result->area);
+  b = read_rgb (space, aux, &result->area);
   comparer = perc_comparer_new (result->model);
   if (!a || !b)
     fail (result, TRUE, g_strdup_printf (_("Not enough memory to compare %dx%d pixels"), w, h));

@@ -24,10 +24,10 @@ typedef struct
 /* Compares input and aux over their overlap.  Problems (no aux, too small
  * an overlap, missing weights, NaN pixels ...) give ok = FALSE, a status
  * that says why, and a warning once per process for the ones a user must
- * act on.  Both buffers are read as R'G'B' float in the input's space:
- * alpha is ignored, as the reference implementation ignores it.
+ * act on.  Both buffers are read as R'G'B' float in `space` (an op: its
+ * input's): alpha is ignored, as the reference implementation ignores it.
  */
-void     perceptual_compare              (GeglOperation         *operation,
+void     perceptual_compare              (const Babl            *space,
                                           GeglBuffer            *input,
                                           GeglBuffer            *aux,
                                           PerceptualNetwork      network,

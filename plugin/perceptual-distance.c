@@ -43,8 +43,8 @@ process (GeglOperation       *operation,
   GeglProperties  *o = GEGL_PROPERTIES (operation);
   PerceptualResult r;
 
-  perceptual_compare (operation, input, aux, o->network, o->calibration,
-                      o->weights, &r);
+  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
+                      input, aux, o->network, o->calibration, o->weights, &r);
   /* Outside the compared region, and when nothing was compared: zero. */
   gegl_buffer_clear (output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;

@@ -56,32 +56,6 @@ prepare (GeglOperation *operation)
   perceptual_prepare (operation, "R'G'B'A float");
 }
 
-/* The colour map over the reference, Porter-Duff "over" with the
- * colours' alpha = opacity; the result is not premultiplied.
- */
-static void
-paint (const float *map,
-       gsize        n,
-       const char  *colormap,
-       float        lo,
-       float        hi,
-       float        opacity,
-       float       *rgba)
-{
-  float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
-
-  for (gsize i = 0; i < n; i++, rgba += 4)
-    {
-      float heat[3];
-      float a = opacity + rgba[3] * (1 - opacity);
-
-      perceptual_colormap_lookup (colormap, (map[i] - lo) * scale, heat);
-      for (int c = 0; c < 3 && a > 0; c++)
-        rgba[c] = (heat[c] * opacity + rgba[c] * rgba[3] * (1 - opacity)) / a;
-      rgba[3] = a;
-    }
-}
-
 static gboolean
 process (GeglOperation       *operation,
          GeglBuffer          *input,
@@ -94,8 +68,8 @@ process (GeglOperation       *operation,
   const Babl      *format = gegl_operation_get_format (operation, "output");
   PerceptualResult r;
 
-  perceptual_compare (operation, input, aux, o->network, o->calibration,
-                      o->weights, &r);
+  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
+                      input, aux, o->network, o->calibration, o->weights, &r);
   /* The reference shows wherever nothing was compared. */
   gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;
@@ -104,20 +78,14 @@ process (GeglOperation       *operation,
       gsize  n = (gsize) r.area.width * r.area.height;
       float *map = perceptual_result_spatial (&r);
       float *rgba = g_new (float, 4 * n);
-      float  lo = o->range_min, hi = o->range_max;
 
-      if (o->auto_range)
-        {
-          lo = 0.0f;
-          hi = 0.0f;
-          for (gsize i = 0; i < n; i++)
-            hi = MAX (hi, map[i]);
-        }
       gegl_buffer_get (input, &r.area, 1.0, format, rgba,
                        GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-      paint (map, n, perceptual_enum_nick (perceptual_colormap_name_get_type (),
-                                           o->colormap),
-             lo, hi, o->opacity, rgba);
+      perceptual_colormap_paint (map, n,
+                                 perceptual_enum_nick (perceptual_colormap_name_get_type (),
+                                                       o->colormap),
+                                 o->auto_range, o->range_min, o->range_max,
+                                 o->opacity, rgba);
       gegl_buffer_set (output, &r.area, 0, format, rgba, GEGL_AUTO_ROWSTRIDE);
       g_free (rgba);
       g_free (map);

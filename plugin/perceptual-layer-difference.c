@@ -103,8 +103,8 @@ process (GeglOperation       *operation,
   PerceptualResult r;
   int              l = o->layer - 1;
 
-  perceptual_compare (operation, input, aux, o->network, o->calibration,
-                      o->weights, &r);
+  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
+                      input, aux, o->network, o->calibration, o->weights, &r);
   gegl_buffer_clear (output, NULL);
   if (r.ok && l >= r.distance.n_layers)
     {

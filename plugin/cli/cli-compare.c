@@ -1,0 +1,562 @@
+/* gegl-perceptual compare: one pair, or many from a list or two folders.
+ * Images are read and written through GEGL; the comparison is the ops'
+ * own code (perceptual_compare ()), with their model cache.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <gegl.h>
+#include <gegl-plugin.h>
+
+#include "cli.h"
+#include "perceptual-colormaps.h"
+#include "perceptual-compare.h"
+#include "perc-net.h"
+
+typedef struct
+{
+  PerceptualNetwork      network;
+  PerceptualCalibration  calibration;
+  char                  *weights;
+  char                  *heatmap;      /* file, or with many pairs a folder */
+  char                  *map;          /* likewise */
+  char                  *colormap;
+  double                 opacity;
+  gboolean               layers;
+  gboolean               json;
+  gboolean               csv;
+  char                  *pairs;
+} Options;
+
+static gboolean
+parse_enum (GType type, const char *nick, int *value, const char *what)
+{
+  GEnumClass *klass = g_type_class_ref (type);
+  GEnumValue *v = g_enum_get_value_by_nick (klass, nick);
+  GString    *known;
+
+  if (v)
+    {
+      *value = v->value;
+      g_type_class_unref (klass);
+      return TRUE;
+    }
+  known = g_string_new (NULL);
+  for (guint i = 0; i < klass->n_values; i++)
+    g_string_append_printf (known, i ? ", %s" : "%s", klass->values[i].value_nick);
+  cli_error (_("unknown %s \"%s\" (choose from %s)"), what, nick, known->str);
+  g_string_free (known, TRUE);
+  g_type_class_unref (klass);
+  return FALSE;
+}
+
+/* The image at `path`, or NULL with *error set. */
+static GeglBuffer *
+load (const char *path,
+      char      **error)
+{
+  GeglNode   *graph, *sink;
+  GeglBuffer *buffer = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      *error = g_strdup_printf (_("%s: no such file"), path);
+      return NULL;
+    }
+  graph = gegl_node_new ();
+  sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink",
+                              "buffer", &buffer, NULL);
+  gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:load",
+                                       "path", path, NULL), sink);
+  gegl_node_process (sink);
+  g_object_unref (graph);
+  if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1)
+    {
+      g_clear_object (&buffer);
+      *error = g_strdup_printf (_("%s: cannot read this image"), path);
+    }
+  return buffer;
+}
+
+/* Writes `data` (in `format`, over `extent`) to `path` with GEGL's saver
+ * for the file name's extension.
+ */
+static gboolean
+save (const char          *path,
+      const GeglRectangle *extent,
+      const Babl          *format,
+      const float         *data,
+      char               **error)
+{
+  static const char *const savers[][2] = {
+    { ".png", "gegl:png-save" }, { ".npy", "gegl:npy-save" },
+    { ".tif", "gegl:tiff-save" }, { ".tiff", "gegl:tiff-save" },
+    { ".exr", "gegl:exr-save" }, { ".hdr", "gegl:rgbe-save" },
+    { ".jpg", "gegl:jpg-save" }, { ".jpeg", "gegl:jpg-save" },
+    { ".webp", "gegl:webp-save" }, { ".ppm", "gegl:ppm-save" },
+    { ".pgm", "gegl:ppm-save" },
+  };
+  const char *dot = strrchr (path, '.');
+  char       *ext = g_ascii_strdown (dot ? dot : "", -1);
+  gboolean    known = FALSE, ok;
+  GeglBuffer *buffer;
+  GeglNode   *graph, *saver;
+
+  /* GEGL would quietly write PNG data under any other name. */
+  for (guint i = 0; i < G_N_ELEMENTS (savers); i++)
+    known |= !strcmp (ext, savers[i][0]) && gegl_has_operation (savers[i][1]);
+  if (!known)
+    {
+      *error = g_strdup_printf (_("%s: GEGL cannot write \"%s\" files"), path, ext);
+      g_free (ext);
+      return FALSE;
+    }
+  g_free (ext);
+  g_unlink (path);
+  buffer = gegl_buffer_new (extent, format);
+  gegl_buffer_set (buffer, extent, 0, format, data, GEGL_AUTO_ROWSTRIDE);
+  graph = gegl_node_new ();
+  saver = gegl_node_new_child (graph, "operation", "gegl:save", "path", path, NULL);
+  gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:buffer-source",
+                                       "buffer", buffer, NULL), saver);
+  gegl_node_process (saver);
+  g_object_unref (graph);
+  g_object_unref (buffer);
+  ok = g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  if (!ok)
+    *error = g_strdup_printf (_("%s: could not write the file"), path);
+  return ok;
+}
+
+typedef struct
+{
+  double  distance;
+  double  terms[8];
+  int     n_layers;
+  char   *error;
+} Outcome;
+
+static void
+compare_pair (const Options *o,
+              const char    *ref_path,
+              const char    *dist_path,
+              const char    *heatmap,
+              const char    *map_path,
+              Outcome       *out)
+{
+  GeglBuffer      *ref = NULL, *dist = NULL;
+  PerceptualResult r = { 0 };
+  const Babl      *space;
+
+  memset (out, 0, sizeof *out);
+  out->distance = NAN;
+  if (!(ref = load (ref_path, &out->error)) || !(dist = load (dist_path, &out->error)))
+    goto done;
+  if (gegl_buffer_get_width (ref) != gegl_buffer_get_width (dist) ||
+      gegl_buffer_get_height (ref) != gegl_buffer_get_height (dist))
+    {
+      out->error = g_strdup_printf (_("the images differ in size: %s is %dx%d, %s is %dx%d"),
+                                    ref_path, gegl_buffer_get_width (ref),
+                                    gegl_buffer_get_height (ref), dist_path,
+                                    gegl_buffer_get_width (dist),
+                                    gegl_buffer_get_height (dist));
+      goto done;
+    }
+
+  /* Both read in the reference's colour space, as the ops do. */
+  space = babl_format_get_space (gegl_buffer_get_format (ref));
+  perceptual_compare (space, ref, dist, o->network, o->calibration, o->weights, &r);
+  if (!r.ok)
+    {
+      out->error = g_strdup (r.status);
+      goto done;
+    }
+  out->distance = r.distance.distance;
+  out->n_layers = r.distance.n_layers;
+  memcpy (out->terms, r.distance.terms, sizeof (double) * out->n_layers);
+
+  if (map_path || heatmap)
+    {
+      float *map = perceptual_result_spatial (&r);
+      gsize  n = (gsize) r.area.width * r.area.height;
+
+      if (map_path)
+        save (map_path, &r.area, babl_format_with_space ("Y float", space), map, &out->error);
+      if (heatmap && !out->error)
+        {
+          const Babl *format = babl_format_with_space ("R'G'B'A float", space);
+          float      *rgba = g_new (float, 4 * n);
+
+          gegl_buffer_get (ref, &r.area, 1.0, format, rgba, GEGL_AUTO_ROWSTRIDE,
+                           GEGL_ABYSS_NONE);
+          perceptual_colormap_paint (map, n, o->colormap, TRUE, 0, 0, o->opacity, rgba);
+          save (heatmap, &r.area, format, rgba, &out->error);
+          g_free (rgba);
+        }
+      g_free (map);
+    }
+
+done:
+  perceptual_result_clear (&r);
+  g_clear_object (&ref);
+  g_clear_object (&dist);
+}
+
+static void
+print_json (const Options *o, const char *ref, const char *dist, const Outcome *out)
+{
+  char *r = cli_json_string (ref), *d = cli_json_string (dist);
+
+  printf ("{\"reference\": %s, \"compared\": %s, \"network\": \"%s\", \"calibration\": \"%s\"",
+          r, d, perceptual_enum_nick (perceptual_network_get_type (), o->network),
+          perceptual_enum_nick (perceptual_calibration_get_type (), o->calibration));
+  if (out->error)
+    {
+      char *e = cli_json_string (out->error);
+      printf (", \"error\": %s}\n", e);
+      g_free (e);
+    }
+  else
+    {
+      printf (", \"distance\": %.9g", out->distance);
+      if (o->layers)
+        {
+          printf (", \"layers\": [");
+          for (int l = 0; l < out->n_layers; l++)
+            printf (l ? ", %.9g" : "%.9g", out->terms[l]);
+          printf ("]");
+        }
+      printf ("}\n");
+    }
+  g_free (r);
+  g_free (d);
+}
+
+/* RFC 4180: quote fields with commas, quotes or line breaks. */
+static void
+print_csv_field (const char *s)
+{
+  if (!strpbrk (s, ",\"\r\n"))
+    {
+      fputs (s, stdout);
+      return;
+    }
+  putchar ('"');
+  for (; *s; s++)
+    {
+      if (*s == '"')
+        putchar ('"');
+      putchar (*s);
+    }
+  putchar ('"');
+}
+
+static void
+print_csv (const Options *o, const char *ref, const char *dist, const Outcome *out)
+{
+  print_csv_field (ref);
+  putchar (',');
+  print_csv_field (dist);
+  if (out->error)
+    {
+      printf (",,");
+      print_csv_field (out->error);
+    }
+  else
+    {
+      printf (",%.9g,", out->distance);
+      for (int l = 0; o->layers && l < out->n_layers; l++)
+        printf (",%.9g", out->terms[l]);
+    }
+  putchar ('\n');
+}
+
+/* A pair list: "REF<TAB>DIST" (or separated by spaces when a line has no
+ * tab) per line; blank lines and lines starting with # are skipped;
+ * relative paths are relative to the list's folder.
+ */
+static GPtrArray *
+read_pairs (const char *list, char **error)
+{
+  char      *text, *dir;
+  char     **lines;
+  GPtrArray *pairs;
+  GError    *file_error = NULL;
+
+  if (!g_file_get_contents (list, &text, NULL, &file_error))
+    {
+      *error = g_strdup (file_error->message);
+      g_error_free (file_error);
+      return NULL;
+    }
+  pairs = g_ptr_array_new_with_free_func (g_free);
+  dir = g_path_get_dirname (list);
+  lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] && !*error; i++)
+    {
+      char  *line = g_strstrip (lines[i]);
+      char **parts;
+
+      if (!*line || *line == '#')
+        continue;
+      parts = strchr (line, '\t') ? g_strsplit (line, "\t", -1)
+                                  : g_regex_split_simple ("\\s+", line, 0, 0);
+      if (g_strv_length (parts) != 2)
+        *error = g_strdup_printf (_("%s, line %d: expected two file names"), list, i + 1);
+      else
+        for (int k = 0; k < 2; k++)
+          {
+            char *p = g_strstrip (parts[k]);
+            g_ptr_array_add (pairs, g_path_is_absolute (p) ? g_strdup (p)
+                                                           : g_build_filename (dir, p, NULL));
+          }
+      g_strfreev (parts);
+    }
+  g_strfreev (lines);
+  g_free (dir);
+  g_free (text);
+  if (*error)
+    g_clear_pointer (&pairs, g_ptr_array_unref);
+  return pairs;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char **) a, *(char **) b);
+}
+
+/* Files of dir1 paired with the files of the same name in dir2; a name in
+ * only one of them becomes a pair with an empty side, reported later.
+ */
+static GPtrArray *
+match_folders (const char *dir1, const char *dir2, char **error)
+{
+  GPtrArray  *names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray  *pairs = g_ptr_array_new_with_free_func (g_free);
+  const char *dirs[2] = { dir1, dir2 };
+
+  for (int k = 0; k < 2; k++)
+    {
+      GError     *dir_error = NULL;
+      GDir       *d = g_dir_open (dirs[k], 0, &dir_error);
+      const char *name;
+
+      if (!d)
+        {
+          *error = g_strdup (dir_error->message);
+          g_error_free (dir_error);
+          g_ptr_array_unref (names);
+          g_ptr_array_unref (pairs);
+          return NULL;
+        }
+      while ((name = g_dir_read_name (d)))
+        {
+          char    *p = g_build_filename (dirs[k], name, NULL);
+          gboolean seen = FALSE;
+
+          if (g_file_test (p, G_FILE_TEST_IS_REGULAR) && *name != '.')
+            {
+              for (guint i = 0; i < names->len; i++)
+                seen |= !strcmp (g_ptr_array_index (names, i), name);
+              if (!seen)
+                g_ptr_array_add (names, g_strdup (name));
+            }
+          g_free (p);
+        }
+      g_dir_close (d);
+    }
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    for (int k = 0; k < 2; k++)
+      g_ptr_array_add (pairs, g_build_filename (dirs[k], g_ptr_array_index (names, i), NULL));
+  g_ptr_array_unref (names);
+  return pairs;
+}
+
+/* Output file for one pair of a batch: FOLDER/<compared's name>.EXT */
+static char *
+batch_output (const char *folder, const char *compared, const char *ext)
+{
+  char *base, *dot, *name, *path;
+
+  if (!folder)
+    return NULL;
+  base = g_path_get_basename (compared);
+  if ((dot = strrchr (base, '.')))
+    *dot = '\0';
+  name = g_strconcat (base, ext, NULL);
+  path = g_build_filename (folder, name, NULL);
+  g_free (name);
+  g_free (base);
+  return path;
+}
+
+static int
+run_batch (const Options *o, GPtrArray *pairs)
+{
+  guint    n = pairs->len / 2, failed = 0;
+  gboolean progress = isatty (fileno (stderr));
+
+  for (const char *dir = o->heatmap; dir; dir = dir == o->heatmap ? o->map : NULL)
+    if (g_mkdir_with_parents (dir, 0755) != 0)
+      {
+        cli_error (_("%s: cannot create the folder"), dir);
+        return 1;
+      }
+  if (o->csv)
+    {
+      PercNet *net = perc_net_new_builtin (perceptual_network_name (o->network), NULL);
+
+      printf ("reference,compared,distance,error");
+      for (int l = 0; o->layers && l < net->n_taps; l++)
+        printf (",layer_%d", l + 1);
+      putchar ('\n');
+      perc_net_free (net);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      const char *ref = g_ptr_array_index (pairs, 2 * i);
+      const char *dist = g_ptr_array_index (pairs, 2 * i + 1);
+      char       *heat = batch_output (o->heatmap, dist, ".png");
+      char       *map = batch_output (o->map, dist, ".npy");
+      Outcome     out;
+
+      if (progress)
+        fprintf (stderr, "\r\033[K%u/%u %s", i + 1, n, dist);
+      compare_pair (o, ref, dist, heat, map, &out);
+      if (out.error)
+        {
+          failed++;
+          if (progress)
+            fputc ('\n', stderr);
+          cli_error ("%s", out.error);
+        }
+      (o->csv ? print_csv : print_json) (o, ref, dist, &out);
+      fflush (stdout);
+      g_free (out.error);
+      g_free (heat);
+      g_free (map);
+    }
+  if (progress)
+    fprintf (stderr, "\r\033[K");
+  fprintf (stderr, _("%u pairs compared, %u failed\n"), n - failed, failed);
+  return failed ? 1 : 0;
+}
+
+static void
+quiet (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+}
+
+int
+cli_compare (int argc, char **argv)
+{
+  Options         o = { .colormap = NULL, .opacity = 0.7 };
+  char           *network = NULL, *calibration = NULL, *error = NULL;
+  GOptionContext *ctx;
+  GError         *opt_error = NULL;
+  int             status = 1, net = 0, cal = 0;
+  GOptionEntry    entries[] = {
+    { "network", 'n', 0, G_OPTION_ARG_STRING, &network, N_("squeeze (default), alex or vgg"), "NET" },
+    { "calibration", 'c', 0, G_OPTION_ARG_STRING, &calibration, N_("lpips-v0.1 (default), lpips-v0.0 or unweighted"), "CAL" },
+    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &o.weights, N_("a model file instead of the installed model"), "FILE" },
+    { "heatmap", 0, 0, G_OPTION_ARG_FILENAME, &o.heatmap, N_("write a heatmap image (with many pairs: a folder)"), "OUT.png" },
+    { "map", 0, 0, G_OPTION_ARG_FILENAME, &o.map, N_("write the distance map, e.g. .npy or .tiff (with many pairs: a folder of .npy)"), "OUT" },
+    { "colormap", 0, 0, G_OPTION_ARG_STRING, &o.colormap, N_("the heatmap's colour map: magma (default), inferno, viridis, turbo, gray"), "NAME" },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &o.opacity, N_("the heatmap's opacity over the reference (default 0.7)"), "0..1" },
+    { "layers", 'l', 0, G_OPTION_ARG_NONE, &o.layers, N_("also print each layer's term"), NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &o.json, N_("print JSON"), NULL },
+    { "csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, N_("with many pairs: CSV rows instead of JSON lines"), NULL },
+    { "pairs", 'p', 0, G_OPTION_ARG_FILENAME, &o.pairs, N_("compare the pairs listed in LIST (REF and DIST on each line)"), "LIST" },
+    { NULL }
+  };
+
+  ctx = g_option_context_new (_("REF DIST | --pairs LIST | DIR1 DIR2"));
+  g_option_context_set_summary (ctx, _("The perceptual distance (LPIPS) of DIST from the reference REF:\n"
+                                       "0 for images that look the same, larger the more they differ."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (ctx, &argc, &argv, &opt_error))
+    {
+      cli_error ("%s", opt_error->message);
+      g_error_free (opt_error);
+      g_option_context_free (ctx);
+      return 2;
+    }
+  g_option_context_free (ctx);
+  if (argc != (o.pairs ? 1 : 3))
+    {
+      cli_error (_("give two images (or two folders), or --pairs LIST; see --help"));
+      return 2;
+    }
+
+  gegl_init (NULL, NULL);
+  /* The ops warn about what users must fix; here every error is reported
+   * once, with the pair it belongs to.
+   */
+  g_log_set_handler ("perceptual", G_LOG_LEVEL_WARNING, quiet, NULL);
+  if (!parse_enum (perceptual_network_get_type (), network ? network : "squeeze", &net, _("network")) ||
+      !parse_enum (perceptual_calibration_get_type (), calibration ? calibration : "lpips-v0.1",
+                   &cal, _("calibration")))
+    goto out;
+  o.network = net;
+  o.calibration = cal;
+  if (!o.colormap)
+    o.colormap = g_strdup ("magma");
+  if (!perceptual_colormap_lookup (o.colormap, 0, (float[3]) { 0 }))
+    {
+      cli_error (_("unknown colour map \"%s\" (choose from magma, inferno, viridis, turbo, gray)"),
+                 o.colormap);
+      goto out;
+    }
+  o.opacity = CLAMP (o.opacity, 0.0, 1.0);
+
+  if (o.pairs || g_file_test (argv[1], G_FILE_TEST_IS_DIR))
+    {
+      GPtrArray *pairs = o.pairs ? read_pairs (o.pairs, &error)
+                                 : match_folders (argv[1], argv[2], &error);
+
+      if (pairs)
+        {
+          status = run_batch (&o, pairs);
+          g_ptr_array_unref (pairs);
+        }
+      else
+        cli_error ("%s", error);
+    }
+  else
+    {
+      Outcome out;
+
+      compare_pair (&o, argv[1], argv[2], o.heatmap, o.map, &out);
+      if (out.error)
+        cli_error ("%s", out.error);
+      else if (o.json)
+        print_json (&o, argv[1], argv[2], &out);
+      else
+        {
+          printf ("%.8f\n", out.distance);
+          for (int l = 0; o.layers && l < out.n_layers; l++)
+            printf (_("layer %d: %.8f\n"), l + 1, out.terms[l]);
+        }
+      status = out.error ? 1 : 0;
+      g_free (out.error);
+    }
+
+out:
+  g_free (error);
+  g_free (network);
+  g_free (calibration);
+  g_free (o.weights);
+  g_free (o.heatmap);
+  g_free (o.map);
+  g_free (o.colormap);
+  g_free (o.pairs);
+  gegl_exit ();
+  return status;
+}

@@ -1,0 +1,110 @@
+/* gegl-perceptual models: what is installed where, and how to get the
+ * rest; gegl-perceptual fetch: the weights tool.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n-lib.h>
+
+#include "cli.h"
+#include "perc-model.h"
+
+static const char *const networks[] = { "squeeze", "alex", "vgg" };
+static const PercCalibration calibrations[] = {
+  PERC_CALIBRATION_LPIPS_V0_1, PERC_CALIBRATION_LPIPS_V0_0, PERC_CALIBRATION_UNWEIGHTED
+};
+
+int
+cli_models (int argc, char **argv)
+{
+  char   **dirs = perc_model_search_dirs (PERCEPTUAL_WEIGHTS_DIR);
+  gboolean json = argc > 1 && !g_strcmp0 (argv[1], "--json");
+  int      n_found = 0;
+
+  if (argc > 1 && !json)
+    {
+      printf ("%s", _("Usage: gegl-perceptual models [--json]\n"
+                      "Lists the models found in the search path and how to install the others.\n"));
+      g_strfreev (dirs);
+      return g_strcmp0 (argv[1], "--help") ? 2 : 0;
+    }
+  if (!json)
+    {
+      printf (_("Search path (first match wins):\n"));
+      for (char **d = dirs; *d; d++)
+        printf ("  %s\n", *d);
+      printf ("\n%-8s %-11s %-12s %s\n", _("network"), _("calibration"), _("digest"), _("file"));
+    }
+  for (guint n = 0; n < G_N_ELEMENTS (networks); n++)
+    for (guint c = 0; c < G_N_ELEMENTS (calibrations); c++)
+      {
+        GError *error = NULL;
+        char   *path = perc_model_locate (networks[n], calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
+        char   *file = perc_model_file_name (networks[n], calibrations[c]);
+        const char *cal = perc_calibration_name (calibrations[c]);
+
+        if (path)
+          {
+            PercSafetensors *st = perc_safetensors_load (path, &error);
+            PercModel       *model = st ? perc_model_new (st, &error) : NULL;
+            const char      *digest = st ? perc_safetensors_metadata (st, "backbone_digest") : NULL;
+            char            *p = cli_json_string (path);
+
+            n_found += model != NULL;
+            if (json)
+              {
+                char *e = error ? cli_json_string (error->message) : NULL;
+
+                printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"file\": %s, "
+                        "\"backbone_digest\": \"%s\", \"valid\": %s%s%s}\n",
+                        networks[n], cal, p, digest ? digest : "",
+                        model ? "true" : "false", e ? ", \"error\": " : "", e ? e : "");
+                g_free (e);
+              }
+            else
+              {
+                printf ("%-8s %-11s %-12.12s %s\n", networks[n], cal,
+                        digest ? digest : "-", path);
+                if (error)
+                  printf (_("         unusable: %s\n"), error->message);
+              }
+            g_free (p);
+            perc_model_free (model);
+            perc_safetensors_free (st);
+          }
+        else if (c < 2)   /* unweighted needs no file of its own */
+          {
+            if (json)
+              printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"installed\": false, "
+                      "\"install\": \"gegl-perceptual fetch %s --calibration %s\"}\n",
+                      networks[n], cal, networks[n], cal);
+            else
+              printf (_("%-8s %-11s %-12s not installed: gegl-perceptual fetch %s --calibration %s\n"),
+                      networks[n], cal, "-", networks[n], cal);
+          }
+        g_clear_error (&error);
+        g_free (path);
+        g_free (file);
+      }
+  if (!json)
+    printf (_("\nfetch takes the official files from a mirror folder (--mirror DIR or "
+              "GEGL_PERCEPTUAL_WEIGHTS_MIRROR) or downloads them.\n"));
+  g_strfreev (dirs);
+  return 0;
+}
+
+int
+cli_fetch (int argc, char **argv)
+{
+  const char *dir = g_getenv ("GEGL_PERCEPTUAL_TOOLS_DIR");
+  char       *tool = g_build_filename (dir && *dir ? dir : PERCEPTUAL_TOOLS_DIR, "fetch", NULL);
+
+  argv[0] = tool;
+  execv (tool, argv);
+  cli_error (_("cannot run the weights tool %s: %s"), tool, g_strerror (errno));
+  g_free (tool);
+  return 1;
+}
