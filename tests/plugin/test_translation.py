@@ -15,10 +15,37 @@ MO_DIR = os.environ["GEGL_PERCEPTUAL_LOCALEDIR"]
 PROGRAM = sys.argv[1]
 
 
+def catalogue_is_complete():
+    """Every file with translatable strings is in POTFILES, and the German
+    catalogue translates every one of its strings."""
+    top = os.path.dirname(PO)
+    with open(os.path.join(PO, "POTFILES")) as f:
+        listed = set(f.read().split())
+    for folder, _, files in os.walk(os.path.join(top, "plugin")):
+        for name in files:
+            rel = os.path.relpath(os.path.join(folder, name), top)
+            if name.endswith((".c", ".h")):
+                with open(os.path.join(top, rel), encoding="utf-8") as f:
+                    if '_("' in f.read():
+                        assert rel in listed, rel + " has translatable strings but is not in po/POTFILES"
+    with tempfile.TemporaryDirectory() as tmp:
+        pot, merged = os.path.join(tmp, "all.pot"), os.path.join(tmp, "de.po")
+        subprocess.run(["xgettext", "--from-code=UTF-8", "--keyword=_", "--keyword=N_",
+                        "--files-from=" + os.path.join(PO, "POTFILES"), "--directory=" + top,
+                        "-o", pot], check=True)
+        subprocess.run(["msgmerge", "-q", "--no-fuzzy-matching", "-o", merged,
+                        os.path.join(PO, "de.po"), pot], check=True)
+        missing = subprocess.run(["msgattrib", "--untranslated", "--no-obsolete", merged],
+                                 capture_output=True, text=True, check=True).stdout
+        assert "msgid" not in missing.split('msgid ""', 1)[-1], "untranslated in de.po:\n" + missing
+
+
 def main():
     for po in sorted(f for f in os.listdir(PO) if f.endswith(".po")):
         subprocess.run(["msgfmt", "--check", "-o", os.devnull, os.path.join(PO, po)], check=True)
         print("msgfmt --check %s: ok" % po)
+    catalogue_is_complete()
+    print("po/de.po translates every string")
     mo = os.path.join(MO_DIR, "de", "LC_MESSAGES", "gegl-perceptual.mo")
     assert os.path.isfile(mo), "no German catalogue built at " + mo
 
