@@ -1,6 +1,28 @@
+#include <stdio.h>
 #include <blis.h>
 
 #include "perc-blis.h"
+
+gboolean
+perc_blis_configure (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  char id[16];
+
+  if (g_getenv ("BLIS_ARCH_TYPE"))
+    return FALSE;
+  __builtin_cpu_init ();
+  if (!(__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
+        __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl")))
+    return FALSE;
+  /* BLIS 0.9 takes the number of its arch_t value. */
+  g_snprintf (id, sizeof id, "%d", (int) BLIS_ARCH_SKX);
+  g_setenv ("BLIS_ARCH_TYPE", id, FALSE);
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
 
 char *
 perc_blis_describe (void)

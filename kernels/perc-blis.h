@@ -1,4 +1,4 @@
-/* What BLIS does for the core: which kernels and how many threads. */
+/* BLIS as the core uses it: which kernels and how many threads. */
 #ifndef PERC_BLIS_H
 #define PERC_BLIS_H
 
@@ -6,8 +6,16 @@
 
 G_BEGIN_DECLS
 
-/* E.g. "BLIS 0.9.0, haswell kernels, 2 threads"; free with g_free (). */
-char *perc_blis_describe (void);
+/* Call once, before the first distance: on processors with AVX-512 (the
+ * subset BLIS's "skx" kernels need), asks BLIS for those kernels through
+ * BLIS_ARCH_TYPE, which BLIS 0.9 reads when it initialises; its own
+ * detection picks slower ones on some such processors.  A BLIS_ARCH_TYPE
+ * the user set is left alone.  Returns TRUE if it made the choice.
+ */
+gboolean perc_blis_configure (void);
+
+/* E.g. "BLIS 0.9.0, skx kernels, 2 threads"; free with g_free (). */
+char    *perc_blis_describe  (void);
 
 G_END_DECLS
 

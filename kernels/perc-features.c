@@ -132,6 +132,47 @@ buffer (PercExtractor *ex,
   return t >= 0 ? features->data[t] : ex->buffers[index];
 }
 
+static gsize
+network_bytes (const PercModel *model,
+               int              width,
+               int              height,
+               gboolean         taps_only)
+{
+  const PercNet *net = model->net;
+  PercShape     *shapes = g_new (PercShape, net->n_buffers);
+  gsize          n = 0, scratch = 0;
+
+  if (perc_net_shapes (net, width, height, shapes))
+    {
+      for (int i = 0; i < net->n_buffers; i++)
+        if (!taps_only || tap_index (net, i) >= 0)
+          n += (gsize) shapes[i].c * shapes[i].h * shapes[i].w;
+      for (int i = 0; !taps_only && i < net->n_ops; i++)
+        if (net->ops[i].kind == PERC_OP_CONV)
+          scratch = MAX (scratch, perc_conv_scratch_size (&model->convs[i],
+                                                          shapes[net->ops[i].src].h,
+                                                          shapes[net->ops[i].src].w));
+    }
+  g_free (shapes);
+  return (n + scratch) * sizeof (float);
+}
+
+gsize
+perc_extractor_bytes (const PercModel *model,
+                      int              width,
+                      int              height)
+{
+  return network_bytes (model, width, height, FALSE);
+}
+
+gsize
+perc_features_bytes (const PercModel *model,
+                     int              width,
+                     int              height)
+{
+  return network_bytes (model, width, height, TRUE);
+}
+
 gboolean
 perc_extractor_run (PercExtractor   *ex,
                     const PercImage *image,

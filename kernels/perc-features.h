@@ -42,6 +42,18 @@ gboolean       perc_extractor_run    (PercExtractor   *extractor,
                                       PercFeatures    *features,
                                       GError         **error);
 
+/* Bytes perc_extractor_run () holds for a width x height image: the
+ * network's buffers (taps included) and its scratch memory.
+ */
+gsize          perc_extractor_bytes  (const PercModel *model,
+                                      int              width,
+                                      int              height);
+
+/* Bytes of the taps alone for a width x height image. */
+gsize          perc_features_bytes   (const PercModel *model,
+                                      int              width,
+                                      int              height);
+
 /* Whether a calibration feeds the network scaled inputs (all but v0.0). */
 gboolean       perc_calibration_scales (PercCalibration calibration);
 

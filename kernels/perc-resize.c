@@ -1,17 +1,12 @@
 #include "perc-resize.h"
 
-typedef struct
+/* Float arithmetic as PyTorch does it, so that positions match exactly. */
+PercResizeTap *
+perc_resize_taps (int src,
+                  int dst)
 {
-  int   i0, i1;
-  float l0, l1;
-} Tap;
-
-/* Source positions along one axis; float arithmetic as PyTorch does it. */
-static Tap *
-axis_taps (int src, int dst)
-{
-  Tap  *taps = g_new (Tap, dst);
-  float scale = (float) src / (float) dst;
+  PercResizeTap *taps = g_new (PercResizeTap, dst);
+  float          scale = (float) src / (float) dst;
 
   for (int i = 0; i < dst; i++)
     {
@@ -27,6 +22,38 @@ axis_taps (int src, int dst)
 }
 
 void
+perc_resize_region (const float         *window,
+                    int                  sx,
+                    int                  sy,
+                    gsize                stride,
+                    const PercResizeTap *xs,
+                    const PercResizeTap *ys,
+                    int                  x0,
+                    int                  y0,
+                    int                  w,
+                    int                  h,
+                    float               *dst,
+                    gboolean             accumulate)
+{
+  for (int y = 0; y < h; y++)
+    {
+      const PercResizeTap *ty = &ys[y0 + y];
+      const float         *r0 = window + (gsize) (ty->i0 - sy) * stride - sx;
+      const float         *r1 = window + (gsize) (ty->i1 - sy) * stride - sx;
+      float               *out = dst + (gsize) y * w;
+
+      for (int x = 0; x < w; x++)
+        {
+          const PercResizeTap *t = &xs[x0 + x];
+          float                v = ty->l0 * (t->l0 * r0[t->i0] + t->l1 * r0[t->i1]) +
+                                   ty->l1 * (t->l0 * r1[t->i0] + t->l1 * r1[t->i1]);
+
+          out[x] = accumulate ? out[x] + v : v;
+        }
+    }
+}
+
+void
 perc_resize_bilinear (const float *src,
                       int          src_w,
                       int          src_h,
@@ -35,24 +62,10 @@ perc_resize_bilinear (const float *src,
                       int          dst_h,
                       gboolean     accumulate)
 {
-  Tap *xs = axis_taps (src_w, dst_w);
-  Tap *ys = axis_taps (src_h, dst_h);
+  PercResizeTap *xs = perc_resize_taps (src_w, dst_w);
+  PercResizeTap *ys = perc_resize_taps (src_h, dst_h);
 
-  for (int y = 0; y < dst_h; y++)
-    {
-      const float *r0 = src + (gsize) ys[y].i0 * src_w;
-      const float *r1 = src + (gsize) ys[y].i1 * src_w;
-      float       *out = dst + (gsize) y * dst_w;
-
-      for (int x = 0; x < dst_w; x++)
-        {
-          const Tap *t = &xs[x];
-          float      v = ys[y].l0 * (t->l0 * r0[t->i0] + t->l1 * r0[t->i1]) +
-                         ys[y].l1 * (t->l0 * r1[t->i0] + t->l1 * r1[t->i1]);
-
-          out[x] = accumulate ? out[x] + v : v;
-        }
-    }
+  perc_resize_region (src, 0, 0, src_w, xs, ys, 0, 0, dst_w, dst_h, dst, accumulate);
   g_free (xs);
   g_free (ys);
 }

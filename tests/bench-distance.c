@@ -1,13 +1,16 @@
 /* Times one SqueezeNet (or another network's) LPIPS distance, scalar and
  * spatial map, at a few sizes; prints which BLIS kernels ran.
  *
- *   bench-distance [--runs N] [MODEL.safetensors] [SIZE...]
+ *   bench-distance [--runs N] [--json] [MODEL.safetensors] [SIZE...]
  *
  * Without a model file the installed squeeze lpips-v0.1 model is used.
- * Weights do not change the time, so a synthetic model is fine.
+ * Weights do not change the time, so a synthetic model is fine.  With
+ * --json, one JSON object per size (times in seconds, the peak resident
+ * memory of the process so far in MiB).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "perc-blis.h"
 #include "perc-compare.h"
@@ -43,6 +46,7 @@ int
 main (int argc, char **argv)
 {
   int         sizes[16] = { 64, 256, 1024 }, n_sizes = 3, runs = 3;
+  gboolean    json = FALSE;
   const char *path = NULL;
   char       *found = NULL, *blis;
   PercModel  *model;
@@ -51,6 +55,8 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (!g_strcmp0 (argv[i], "--runs") && i + 1 < argc)
       runs = atoi (argv[++i]);
+    else if (!g_strcmp0 (argv[i], "--json"))
+      json = TRUE;
     else if (g_ascii_isdigit (argv[i][0]))
       {
         if (n_sizes == 3 && sizes[2] == 1024 && i > 0 && sizes[0] == 64)
@@ -61,6 +67,7 @@ main (int argc, char **argv)
     else
       path = argv[i];
 
+  perc_blis_configure ();
   if (!path)
     path = found = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, NULL, &error);
   model = path ? perc_model_load (path, &error) : NULL;
@@ -71,9 +78,12 @@ main (int argc, char **argv)
     }
 
   blis = perc_blis_describe ();
-  printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
-          perc_calibration_name (model->calibration), blis);
-  printf ("%-11s %12s %14s %12s\n", "size", "scalar (s)", "+ spatial (s)", "distance");
+  if (!json)
+    {
+      printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
+              perc_calibration_name (model->calibration), blis);
+      printf ("%-11s %12s %14s %12s\n", "size", "scalar (s)", "+ spatial (s)", "distance");
+    }
   for (int s = 0; s < n_sizes; s++)
     {
       int           n = sizes[s];
@@ -91,7 +101,18 @@ main (int argc, char **argv)
         }
       t_scalar = best_time (c, &a, &b, FALSE, map, runs, &dist);
       t_spatial = best_time (c, &a, &b, TRUE, map, runs, &dist);
-      printf ("%4dx%-6d %12.4f %14.4f %12.6f\n", n, n, t_scalar, t_spatial, dist);
+      if (json)
+        {
+          struct rusage usage;
+
+          getrusage (RUSAGE_SELF, &usage);
+          printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "
+                  "\"spatial_s\": %.6f, \"distance\": %.9g, \"peak_rss_mib\": %.1f, "
+                  "\"blis\": \"%s\"}\n", model->net->name, n, t_scalar, t_spatial, dist,
+                  usage.ru_maxrss / 1024.0, blis);
+        }
+      else
+        printf ("%4dx%-6d %12.4f %14.4f %12.6f\n", n, n, t_scalar, t_spatial, dist);
       fflush (stdout);
       perc_comparer_free (c);
       g_rand_free (rand);

@@ -1,0 +1,437 @@
+/* Tiled comparison.  Position i of a buffer whose stride is S depends on
+ * input pixels [i S - lo, i S - lo + ext): its receptive field.  A tile of
+ * output pixels needs some positions of every layer (the ones it owns for
+ * the means, and the ones its map samples); the crop read for it is the
+ * union of their receptive fields, its start aligned to the strides so
+ * that the crop's grids line up with the image's.  Positions whose field
+ * lies inside the crop (or reaches past a true image border) are exact.
+ */
+#include <string.h>
+
+#include "perc-difference.h"
+#include "perc-error.h"
+#include "perc-resize.h"
+#include "perc-tiles.h"
+
+typedef struct
+{
+  int stride, lo, ext;
+} Reach;
+
+static int
+gcd (int a, int b)
+{
+  return b ? gcd (b, a % b) : a;
+}
+
+/* Every buffer's reach, and the alignment all strides divide. */
+static int
+reaches (const PercNet *net,
+         Reach         *r)
+{
+  int align = 1;
+
+  memset (r, 0, sizeof (Reach) * net->n_buffers);
+  r[0] = (Reach) { 1, 0, 1 };
+  for (int i = 0; i < net->n_ops; i++)
+    {
+      const PercOp *op = &net->ops[i];
+      const Reach  *s = &r[op->src];
+      Reach        *d = &r[op->dst];
+      Reach         n = { s->stride * op->stride, op->pad * s->stride + s->lo,
+                          (op->kernel - 1) * s->stride + s->ext };
+
+      if (d->stride)
+        {
+          /* Several producers (a concatenation): the union of fields. */
+          int lo = MAX (d->lo, n.lo);
+          int end = MAX (d->ext - d->lo, n.ext - n.lo);
+
+          n = (Reach) { n.stride, lo, end + lo };
+        }
+      *d = n;
+      align = align / gcd (align, n.stride) * n.stride;
+    }
+  return align;
+}
+
+typedef struct
+{
+  const PercModel *model;
+  int              n_layers;
+  int              width, height;
+  int              align;
+  Reach            reach[PERC_MAX_TAPS];
+  PercShape        grid[PERC_MAX_TAPS];    /* whole-image layer grids */
+  PercResizeTap   *xs[PERC_MAX_TAPS];
+  PercResizeTap   *ys[PERC_MAX_TAPS];
+  int              halo;                   /* widest reach, plus alignment */
+} Plan;
+
+static void
+plan_clear (Plan *p)
+{
+  for (int l = 0; l < PERC_MAX_TAPS; l++)
+    {
+      g_free (p->xs[l]);
+      g_free (p->ys[l]);
+    }
+}
+
+static gboolean
+plan_init (Plan            *p,
+           const PercModel *model,
+           int              width,
+           int              height,
+           GError         **error)
+{
+  const PercNet *net = model->net;
+  Reach         *r = g_new (Reach, net->n_buffers);
+  PercShape     *shapes = g_new (PercShape, net->n_buffers);
+
+  memset (p, 0, sizeof *p);
+  p->model = model;
+  p->n_layers = net->n_taps;
+  p->width = width;
+  p->height = height;
+  p->align = reaches (net, r);
+  if (width < model->min_size || height < model->min_size ||
+      !perc_net_shapes (net, width, height, shapes))
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   "the image is %dx%d pixels; the %s network needs at least %dx%d",
+                   width, height, net->name, model->min_size, model->min_size);
+      g_free (r);
+      g_free (shapes);
+      return FALSE;
+    }
+  for (int l = 0; l < p->n_layers; l++)
+    {
+      p->reach[l] = r[net->taps[l]];
+      p->grid[l] = shapes[net->taps[l]];
+      p->halo = MAX (p->halo, p->reach[l].ext + p->reach[l].stride);
+    }
+  p->halo += 2 * p->align;
+  g_free (r);
+  g_free (shapes);
+  return TRUE;
+}
+
+/* Working memory for a crop of w x h. */
+static gsize
+crop_bytes (const PercModel *model,
+            int              w,
+            int              h)
+{
+  return perc_extractor_bytes (model, w, h) + perc_features_bytes (model, w, h) +
+         2 * 3 * (gsize) w * h * sizeof (float) +     /* the two crops */
+         3 * (gsize) w * h * sizeof (float);          /* differences, norms, map */
+}
+
+static gsize
+tile_bytes (const Plan *p,
+            int         tile)
+{
+  return crop_bytes (p->model, MIN (tile + p->halo, p->width),
+                     MIN (tile + p->halo, p->height));
+}
+
+int
+perc_tiled_tile_size (const PercModel *model,
+                      int              width,
+                      int              height,
+                      gsize            budget,
+                      gsize           *bytes)
+{
+  Plan p;
+  int  lo, hi;
+
+  if (!plan_init (&p, model, width, height, NULL))
+    return 0;
+  budget = budget ? budget : PERC_DEFAULT_BUDGET;
+  /* The largest multiple of the alignment whose tile fits. */
+  lo = 0;
+  hi = (MAX (width, height) + p.align - 1) / p.align;
+  while (lo < hi)
+    {
+      int mid = (lo + hi + 1) / 2;
+
+      if (tile_bytes (&p, mid * p.align) <= budget)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+  if (bytes)
+    *bytes = lo ? tile_bytes (&p, lo * p.align) : tile_bytes (&p, p.align);
+  plan_clear (&p);
+  return lo * p.align;
+}
+
+/* Positions [*a, *b) of layer l that output pixels [x0, x1) of an axis of
+ * `size` pixels need; the owned ones in [*own0, *own1).
+ */
+static void
+needed (const Plan          *p,
+        int                  l,
+        int                  n,
+        const PercResizeTap *taps,
+        int                  size,
+        int                  x0,
+        int                  x1,
+        int                 *own0,
+        int                 *own1,
+        int                 *a,
+        int                 *b)
+{
+  int s = p->reach[l].stride;
+
+  *own0 = MIN (x0 / s, n);
+  *own1 = x1 == size ? n : MIN (x1 / s, n);
+  *a = *own0;
+  *b = *own1;
+  if (taps)
+    {
+      *a = MIN (*a, taps[x0].i0);
+      *b = MAX (*b, taps[x1 - 1].i1 + 1);
+    }
+}
+
+/* The crop [*c0, *c1) of an axis that holds the receptive fields of
+ * positions [a[l], b[l]) of every layer; FALSE if no layer needs any.
+ */
+static gboolean
+crop_axis (const Plan *p,
+           const int  *a,
+           const int  *b,
+           int         size,
+           int        *c0,
+           int        *c1)
+{
+  int lo = G_MAXINT, hi = 0;
+
+  for (int l = 0; l < p->n_layers; l++)
+    if (a[l] < b[l])
+      {
+        const Reach *r = &p->reach[l];
+
+        lo = MIN (lo, a[l] * r->stride - r->lo);
+        hi = MAX (hi, (b[l] - 1) * r->stride - r->lo + r->ext);
+      }
+  if (lo > hi)
+    return FALSE;
+  lo = MAX (lo, 0);
+  *c0 = lo / p->align * p->align;
+  *c1 = MIN (hi, size);
+  /* The network needs a minimum size even where only early layers count. */
+  if (*c1 - *c0 < p->model->min_size)
+    {
+      *c1 = MIN (size, *c0 + p->model->min_size);
+      if (*c1 - *c0 < p->model->min_size)
+        *c0 = MAX (0, *c1 - p->model->min_size) / p->align * p->align;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  Plan           plan;
+  PercExtractor *ex;
+  PercFeatures  *f[2];
+  float         *rgb, *diff[PERC_MAX_TAPS], *scratch, *map;
+  gsize          rgb_size, diff_size[PERC_MAX_TAPS], scratch_size, map_size;
+  double         sums[PERC_MAX_TAPS];
+} Work;
+
+static float *
+grow (float **buffer, gsize *size, gsize n)
+{
+  if (n > *size)
+    {
+      g_free (*buffer);
+      *buffer = g_new (float, n);
+      *size = n;
+    }
+  return *buffer;
+}
+
+static gboolean
+run_tile (Work                  *w,
+          PercCalibration        calibration,
+          PercReadRegion         read,
+          gpointer               read_data,
+          const PercTileOptions *o,
+          const PercRect        *tile,
+          GError               **error)
+{
+  const Plan *p = &w->plan;
+  gboolean    scaling = perc_calibration_scales (calibration);
+  int         own[4][PERC_MAX_TAPS], ax[PERC_MAX_TAPS], bx[PERC_MAX_TAPS];
+  int         ay[PERC_MAX_TAPS], by[PERC_MAX_TAPS];
+  int         cx0, cx1, cy0, cy1;
+  PercRect    crop;
+
+  for (int l = 0; l < p->n_layers; l++)
+    {
+      /* An upsampled map samples every layer (or the chosen one). */
+      gboolean sampled = o->write && !o->layer_grid && (o->layer < 0 || o->layer == l);
+
+      needed (p, l, p->grid[l].w, sampled ? p->xs[l] : NULL, p->width,
+              tile->x, tile->x + tile->width, &own[0][l], &own[1][l], &ax[l], &bx[l]);
+      needed (p, l, p->grid[l].h, sampled ? p->ys[l] : NULL, p->height,
+              tile->y, tile->y + tile->height, &own[2][l], &own[3][l], &ay[l], &by[l]);
+    }
+  /* Past the last position of every layer: nothing to do. */
+  if (!crop_axis (p, ax, bx, p->width, &cx0, &cx1) ||
+      !crop_axis (p, ay, by, p->height, &cy0, &cy1))
+    return TRUE;
+  crop = (PercRect) { cx0, cy0, cx1 - cx0, cy1 - cy0 };
+
+  for (int k = 0; k < 2; k++)
+    {
+      float *rgb = grow (&w->rgb, &w->rgb_size, 3 * (gsize) crop.width * crop.height);
+
+      if (!read (k, &crop, rgb, read_data, error) ||
+          !perc_extractor_run (w->ex, &(PercImage) { crop.width, crop.height,
+                                                     3 * (gsize) crop.width, rgb },
+                               scaling, w->f[k], error))
+        return FALSE;
+    }
+
+  for (int l = 0; l < p->n_layers; l++)
+    {
+      const PercShape *s = &w->f[0]->shapes[l];
+      gsize            n = (gsize) s->h * s->w;
+      int              ox = cx0 / p->reach[l].stride, oy = cy0 / p->reach[l].stride;
+      float           *d = grow (&w->diff[l], &w->diff_size[l], n);
+      double           sum = 0;
+
+      perc_layer_difference (w->f[0]->data[l], w->f[1]->data[l], s->c, n,
+                             perc_model_lin (p->model, calibration, l), d,
+                             grow (&w->scratch, &w->scratch_size, 2 * n));
+      /* The positions this tile owns, for the layer's mean. */
+      for (int y = own[2][l]; y < own[3][l]; y++)
+        for (int x = own[0][l]; x < own[1][l]; x++)
+          sum += d[(gsize) (y - oy) * s->w + (x - ox)];
+      w->sums[l] += sum;
+
+      if (o->write && o->layer_grid && o->layer == l &&
+          own[0][l] < own[1][l] && own[2][l] < own[3][l])
+        {
+          PercRect r = { own[0][l], own[2][l], own[1][l] - own[0][l], own[3][l] - own[2][l] };
+          float   *m = grow (&w->map, &w->map_size, (gsize) r.width * r.height);
+
+          for (int y = 0; y < r.height; y++)
+            memcpy (m + (gsize) y * r.width,
+                    d + (gsize) (r.y + y - oy) * s->w + (r.x - ox),
+                    r.width * sizeof (float));
+          o->write (&r, m, o->write_data);
+        }
+    }
+
+  if (o->write && !o->layer_grid)
+    {
+      float   *m = grow (&w->map, &w->map_size, (gsize) tile->width * tile->height);
+      gboolean first = TRUE;
+
+      for (int l = 0; l < p->n_layers; l++)
+        if (o->layer < 0 || o->layer == l)
+          {
+            int st = p->reach[l].stride;
+
+            perc_resize_region (w->diff[l], cx0 / st, cy0 / st, w->f[0]->shapes[l].w,
+                                p->xs[l], p->ys[l], tile->x, tile->y,
+                                tile->width, tile->height, m, !first);
+            first = FALSE;
+          }
+      o->write (tile, m, o->write_data);
+    }
+  return TRUE;
+}
+
+gboolean
+perc_tiled_compare (const PercModel       *model,
+                    PercCalibration        calibration,
+                    int                    width,
+                    int                    height,
+                    PercReadRegion         read,
+                    gpointer               read_data,
+                    const PercTileOptions *options,
+                    PercDistance          *out,
+                    GError               **error)
+{
+  PercTileOptions o = *options;
+  gsize           budget = o.budget ? o.budget : PERC_DEFAULT_BUDGET;
+  Work            w = { 0 };
+  gboolean        ok = TRUE;
+  int             tile;
+
+  if (!perc_model_supports (model, calibration, error) ||
+      !plan_init (&w.plan, model, width, height, error))
+    return FALSE;
+  if (o.layer >= w.plan.n_layers)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   "the %s network has layers 1 to %d", model->net->name, w.plan.n_layers);
+      plan_clear (&w.plan);
+      return FALSE;
+    }
+
+  tile = o.tile;
+  if (tile <= 0)
+    {
+      gsize need;
+
+      tile = perc_tiled_tile_size (model, width, height, budget, &need);
+      if (!tile)
+        {
+          g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                       "a memory budget of %" G_GSIZE_FORMAT " MiB is too small for "
+                       "the %s network: it needs at least %" G_GSIZE_FORMAT " MiB",
+                       budget >> 20, model->net->name, (need >> 20) + 1);
+          plan_clear (&w.plan);
+          return FALSE;
+        }
+    }
+  /* Tiles start on the grid every stride divides. */
+  tile = MAX (w.plan.align, (tile + w.plan.align - 1) / w.plan.align * w.plan.align);
+
+  for (int l = 0; o.write && !o.layer_grid && l < w.plan.n_layers; l++)
+    {
+      w.plan.xs[l] = perc_resize_taps (w.plan.grid[l].w, width);
+      w.plan.ys[l] = perc_resize_taps (w.plan.grid[l].h, height);
+    }
+  w.ex = perc_extractor_new (model);
+  w.f[0] = perc_features_new ();
+  w.f[1] = perc_features_new ();
+
+  for (int y = 0; ok && y < height; y += tile)
+    for (int x = 0; ok && x < width; x += tile)
+      {
+        PercRect t = { x, y, MIN (tile, width - x), MIN (tile, height - y) };
+
+        ok = run_tile (&w, calibration, read, read_data, &o, &t, error);
+      }
+
+  if (ok)
+    {
+      out->n_layers = w.plan.n_layers;
+      out->distance = 0;
+      for (int l = 0; l < w.plan.n_layers; l++)
+        {
+          out->shapes[l] = (PercShape) { 1, w.plan.grid[l].h, w.plan.grid[l].w };
+          out->terms[l] = w.sums[l] / ((double) w.plan.grid[l].h * w.plan.grid[l].w);
+          out->distance += out->terms[l];
+        }
+    }
+
+  perc_extractor_free (w.ex);
+  perc_features_free (w.f[0]);
+  perc_features_free (w.f[1]);
+  for (int l = 0; l < PERC_MAX_TAPS; l++)
+    g_free (w.diff[l]);
+  g_free (w.rgb);
+  g_free (w.scratch);
+  g_free (w.map);
+  plan_clear (&w.plan);
+  return ok;
+}

@@ -1,0 +1,73 @@
+/* Distances of images of any size in bounded memory: the image is cut
+ * into tiles, each run through the network with a halo wide enough for
+ * every tap's receptive field and aligned to the network's strides, so
+ * that the result equals the whole-image computation.
+ */
+#ifndef PERC_TILES_H
+#define PERC_TILES_H
+
+#include <glib.h>
+
+#include "perc-distance.h"
+
+G_BEGIN_DECLS
+
+#define PERC_DEFAULT_BUDGET ((gsize) 512 << 20)
+
+typedef struct
+{
+  int x, y, width, height;
+} PercRect;
+
+/* Fills rgb (interleaved R'G'B' float, rect->width * 3 floats a row) with
+ * region `rect` of image `which` (0: the reference, 1: the compared one).
+ */
+typedef gboolean (*PercReadRegion)  (int             which,
+                                     const PercRect *rect,
+                                     float          *rgb,
+                                     gpointer        user_data,
+                                     GError        **error);
+
+/* Receives a region of the output map, rect->width * rect->height floats. */
+typedef void     (*PercWriteRegion) (const PercRect *rect,
+                                     const float    *map,
+                                     gpointer        user_data);
+
+typedef struct
+{
+  gsize           budget;       /* bytes of working memory; 0: the default */
+  int             tile;         /* output tile side; 0: the largest the budget allows */
+  int             layer;        /* -1: the spatial map (all layers); else one layer */
+  gboolean        layer_grid;   /* with layer >= 0: that layer's own grid */
+  PercWriteRegion write;        /* NULL: no map, only the numbers */
+  gpointer        write_data;
+} PercTileOptions;
+
+/* The distance of two width x height images read through `read`.  `out`
+ * gets the scalar, the terms and each layer's grid size (no maps); maps
+ * go to options->write region by region.  Fails if the images are too
+ * small for the network, hold non-finite values, or the budget cannot
+ * hold even the smallest tile (the error says how much it needs).
+ */
+gboolean perc_tiled_compare (const PercModel       *model,
+                             PercCalibration        calibration,
+                             int                    width,
+                             int                    height,
+                             PercReadRegion         read,
+                             gpointer               read_data,
+                             const PercTileOptions *options,
+                             PercDistance          *out,
+                             GError               **error);
+
+/* The output tile side perc_tiled_compare () uses for `budget` (0 if none
+ * fits), and the bytes a tile of that side needs.
+ */
+int      perc_tiled_tile_size (const PercModel *model,
+                               int              width,
+                               int              height,
+                               gsize            budget,
+                               gsize           *bytes);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,237 @@
+/* Tiled comparison equals the whole-image one: scalar, terms, spatial
+ * map, one layer's map upsampled and at its own resolution; for every
+ * network, odd sizes, tiles at every border, tiles smaller than the
+ * receptive field, and a memory budget.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "naive.h"
+#include "perc-compare.h"
+#include "perc-tiles.h"
+#include "test-util.h"
+
+static char *tmpdir;
+
+typedef struct
+{
+  int    width, height;
+  float *rgb[2];
+} Images;
+
+static gboolean
+read_region (int which, const PercRect *r, float *rgb, gpointer data,
+             GError **error G_GNUC_UNUSED)
+{
+  Images *im = data;
+
+  for (int y = 0; y < r->height; y++)
+    memcpy (rgb + (gsize) y * r->width * 3,
+            im->rgb[which] + ((gsize) (r->y + y) * im->width + r->x) * 3,
+            (gsize) r->width * 3 * sizeof (float));
+  return TRUE;
+}
+
+typedef struct
+{
+  float *map;
+  int    stride;
+  int    covered;
+} Canvas;
+
+static void
+write_region (const PercRect *r, const float *map, gpointer data)
+{
+  Canvas *c = data;
+
+  for (int y = 0; y < r->height; y++)
+    for (int x = 0; x < r->width; x++)
+      {
+        float *dst = &c->map[(gsize) (r->y + y) * c->stride + r->x + x];
+
+        g_assert_true (isnan (*dst));       /* each pixel written once */
+        *dst = map[(gsize) y * r->width + x];
+        c->covered++;
+      }
+}
+
+static Images
+make_images (int w, int h, guint32 seed)
+{
+  Images im = { w, h, { g_new (float, (gsize) w * h * 3), g_new (float, (gsize) w * h * 3) } };
+  GRand *r = g_rand_new_with_seed (seed);
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          gsize i = ((gsize) y * w + x) * 3 + c;
+          float v = 0.5f + 0.3f * sinf (x * 0.11f + c) * cosf (y * 0.07f - c) +
+                    0.1f * g_rand_double (r);
+
+          im.rgb[0][i] = v;
+          im.rgb[1][i] = CLAMP (v + ((x / 9 + y / 7) % 3 == 0 ? 0.2f : 0.0f) *
+                                g_rand_double (r), 0, 1);
+        }
+  g_rand_free (r);
+  return im;
+}
+
+/* Runs the tiled comparison into a fresh canvas of cw x ch. */
+static float *
+tiled (PercModel *model, Images *im, PercTileOptions o, int cw, int ch, PercDistance *d)
+{
+  Canvas  c = { g_new (float, (gsize) cw * ch), cw, 0 };
+  GError *error = NULL;
+
+  for (gsize i = 0; i < (gsize) cw * ch; i++)
+    c.map[i] = NAN;
+  o.write = write_region;
+  o.write_data = &c;
+  g_assert_true (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, im->width, im->height,
+                                     read_region, im, &o, d, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.covered, ==, cw * ch);
+  return c.map;
+}
+
+static void
+compare_network (const char *network, int seed, int w, int h, const int *tiles, int n_tiles)
+{
+  char         *path = synth_model (tmpdir, network, "lpips-v0.1", seed);
+  PercModel    *model = perc_model_load (path, NULL);
+  Images        im = make_images (w, h, seed);
+  PercComparer *cmp = perc_comparer_new (model);
+  PercDistance  whole = { 0 };
+  float        *want = g_new (float, (gsize) w * h), *want_layer = g_new (float, (gsize) w * h);
+  int           layer = model->net->n_taps - 2;
+
+  g_assert_true (perc_comparer_run (cmp, PERC_CALIBRATION_LPIPS_V0_1,
+                                    &(PercImage) { w, h, 3 * (gsize) w, im.rgb[0] },
+                                    &(PercImage) { w, h, 3 * (gsize) w, im.rgb[1] },
+                                    &whole, NULL));
+  perc_distance_spatial (&whole, w, h, want);
+  perc_distance_layer_map (&whole, layer, w, h, want_layer);
+
+  for (int t = 0; t < n_tiles; t++)
+    {
+      PercTileOptions o = { .tile = tiles[t], .layer = -1 };
+      PercDistance    d = { 0 };
+      float          *map = tiled (model, &im, o, w, h, &d);
+      const PercShape *g = &whole.shapes[layer];
+
+      if (g_test_verbose ())
+        g_printerr ("  %s %dx%d tile %d: distance %.9f (whole %.9f), map diff %.2g\n",
+                    network, w, h, tiles[t], d.distance, whole.distance,
+                    max_abs_diff (map, want, (gsize) w * h));
+      g_assert_cmpfloat (fabs (d.distance - whole.distance), <=, 1e-6);
+      for (int l = 0; l < whole.n_layers; l++)
+        g_assert_cmpfloat (fabs (d.terms[l] - whole.terms[l]), <=, 1e-7);
+      g_assert_cmpfloat (max_abs_diff (map, want, (gsize) w * h), <=, 1e-5);
+      g_free (map);
+
+      o.layer = layer;
+      map = tiled (model, &im, o, w, h, &d);
+      g_assert_cmpfloat (max_abs_diff (map, want_layer, (gsize) w * h), <=, 1e-5);
+      g_free (map);
+
+      o.layer_grid = TRUE;
+      map = tiled (model, &im, o, g->w, g->h, &d);
+      g_assert_cmpfloat (max_abs_diff (map, whole.maps[layer], (gsize) g->w * g->h), <=, 1e-5);
+      g_free (map);
+    }
+
+  g_free (want);
+  g_free (want_layer);
+  g_free (im.rgb[0]);
+  g_free (im.rgb[1]);
+  perc_distance_clear (&whole);
+  perc_comparer_free (cmp);
+  perc_model_free (model);
+  g_free (path);
+}
+
+static void
+test_squeeze (void)
+{
+  /* 16 is the alignment; 5 is enlarged to it; 4096 is one tile. */
+  static const int tiles[] = { 5, 48, 4096 };
+  compare_network ("squeeze", 1, 161, 127, tiles, G_N_ELEMENTS (tiles));
+}
+
+static void
+test_alex (void)
+{
+  static const int tiles[] = { 48 };
+  compare_network ("alex", 5, 157, 131, tiles, G_N_ELEMENTS (tiles));
+}
+
+static void
+test_vgg (void)
+{
+  static const int tiles[] = { 32 };
+  compare_network ("vgg", 7, 99, 77, tiles, G_N_ELEMENTS (tiles));
+}
+
+static void
+test_budget (void)
+{
+  char         *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
+  PercModel    *model = perc_model_load (path, NULL);
+  Images        im = make_images (480, 400, 3);
+  PercDistance  a = { 0 }, b = { 0 };
+  gsize         bytes, budget = 48 << 20;
+  int           tile = perc_tiled_tile_size (model, 480, 400, budget, &bytes);
+  GError       *error = NULL;
+  float        *m1, *m2;
+
+  /* A budget smaller than the whole image: several tiles, within it. */
+  if (g_test_verbose ())
+    g_printerr ("  48 MiB: tile %d, %.1f MiB\n", tile, bytes / 1048576.0);
+  g_assert_cmpint (tile, >, 0);
+  g_assert_cmpint (tile, <, 400);
+  g_assert_cmpuint (bytes, <=, budget);
+  m1 = tiled (model, &im, (PercTileOptions) { .budget = budget, .layer = -1 }, 480, 400, &a);
+  m2 = tiled (model, &im, (PercTileOptions) { .budget = 1 << 30, .layer = -1 }, 480, 400, &b);
+  g_assert_cmpfloat (fabs (a.distance - b.distance), <=, 1e-6);
+  g_assert_cmpfloat (max_abs_diff (m1, m2, 480 * 400), <=, 1e-5);
+
+  /* Too small a budget, and NaN pixels: errors. */
+  g_assert_false (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, 480, 400, read_region,
+                                      &im, &(PercTileOptions) { .budget = 1 << 20, .layer = -1 },
+                                      &a, &error));
+  if (g_test_verbose ())
+    g_printerr ("  %s\n", error->message);
+  g_assert_nonnull (strstr (error->message, "too small for the squeeze network: it needs at least"));
+  g_clear_error (&error);
+  im.rgb[1][3 * (480 * 300 + 250)] = NAN;
+  g_assert_false (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, 480, 400, read_region,
+                                      &im, &(PercTileOptions) { .tile = 64, .layer = -1 },
+                                      &a, &error));
+  g_assert_nonnull (strstr (error->message, "NaN"));
+  g_clear_error (&error);
+
+  g_free (m1);
+  g_free (m2);
+  g_free (im.rgb[0]);
+  g_free (im.rgb[1]);
+  perc_model_free (model);
+  g_free (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = make_temp_dir ();
+  g_test_add_func ("/tiles/squeeze", test_squeeze);
+  g_test_add_func ("/tiles/alex", test_alex);
+  g_test_add_func ("/tiles/vgg", test_vgg);
+  g_test_add_func ("/tiles/budget", test_budget);
+  status = g_test_run ();
+  remove_dir (tmpdir);
+  g_free (tmpdir);
+  return status;
+}
