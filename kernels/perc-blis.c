@@ -7,18 +7,25 @@ gboolean
 perc_blis_configure (void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-  char id[16];
+  char     id[16];
+  gboolean chose = FALSE;
 
-  if (g_getenv ("BLIS_ARCH_TYPE"))
-    return FALSE;
   __builtin_cpu_init ();
-  if (!(__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
-        __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl")))
-    return FALSE;
-  /* BLIS 0.9 takes the number of its arch_t value. */
-  g_snprintf (id, sizeof id, "%d", (int) BLIS_ARCH_SKX);
-  g_setenv ("BLIS_ARCH_TYPE", id, FALSE);
-  return TRUE;
+  if (!g_getenv ("BLIS_ARCH_TYPE") &&
+      __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
+      __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl"))
+    {
+      /* BLIS 0.9 takes the number of its arch_t value. */
+      g_snprintf (id, sizeof id, "%d", (int) BLIS_ARCH_SKX);
+      g_setenv ("BLIS_ARCH_TYPE", id, FALSE);
+      chose = TRUE;
+    }
+  /* Every core, unless the user chose; this call starts BLIS, so it comes
+   * after the kernels' choice.
+   */
+  if (!g_getenv ("BLIS_NUM_THREADS") && !g_getenv ("OMP_NUM_THREADS"))
+    bli_thread_set_num_threads (g_get_num_processors ());
+  return chose;
 #else
   return FALSE;
 #endif

@@ -10,7 +10,9 @@ G_BEGIN_DECLS
  * subset BLIS's "skx" kernels need), asks BLIS for those kernels through
  * BLIS_ARCH_TYPE, which BLIS 0.9 reads when it initialises; its own
  * detection picks slower ones on some such processors.  A BLIS_ARCH_TYPE
- * the user set is left alone.  Returns TRUE if it made the choice.
+ * the user set is left alone.  Also uses every core unless
+ * BLIS_NUM_THREADS or OMP_NUM_THREADS is set.  Returns TRUE if it chose
+ * the kernels.
  */
 gboolean perc_blis_configure (void);
 

@@ -371,7 +371,8 @@ perc_tiled_compare (const PercModel       *model,
   if (o.layer >= w.plan.n_layers)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the %s network has layers 1 to %d", model->net->name, w.plan.n_layers);
+                   "the %s network has layers 1 to %d: there is no layer %d",
+                   model->net->name, w.plan.n_layers, o.layer + 1);
       plan_clear (&w.plan);
       return FALSE;
     }

@@ -3,7 +3,10 @@
 #include <math.h>
 #include <glib/gi18n-lib.h>
 
-#include "perc-compare.h"
+#include <string.h>
+
+#include "perc-tiles.h"
+#include "perceptual-colormaps.h"
 #include "perceptual-compare.h"
 #include "perceptual-models.h"
 
@@ -84,18 +87,51 @@ perceptual_prepare (GeglOperation *operation,
                              babl_format_with_space (output_format, space));
 }
 
-static float *
-read_rgb (const Babl          *space,
-          GeglBuffer          *buffer,
-          const GeglRectangle *area)
+typedef struct
 {
-  float      *rgb = g_try_new (float, (gsize) area->width * area->height * 3);
+  const Babl          *format;
+  GeglBuffer          *buffers[2];
+  const GeglRectangle *area;
+  const PerceptualMap *map;
+} Io;
 
-  if (rgb)
-    gegl_buffer_get (buffer, area, 1.0,
-                     babl_format_with_space ("R'G'B' float", space),
-                     rgb, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-  return rgb;
+static gboolean
+read_region (int             which,
+             const PercRect *rect,
+             float          *rgb,
+             gpointer        data,
+             GError        **error)
+{
+  Io *io = data;
+
+  gegl_buffer_get (io->buffers[which],
+                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+                                   rect->width, rect->height),
+                   1.0, io->format, rgb, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  return TRUE;
+}
+
+static void
+write_region (const PercRect *rect,
+              const float    *map,
+              gpointer        data)
+{
+  Io *io = data;
+
+  gegl_buffer_set (io->map->buffer,
+                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+                                   rect->width, rect->height),
+                   0, babl_format_with_space ("Y float", babl_format_get_space (io->format)),
+                   map, GEGL_AUTO_ROWSTRIDE);
+}
+
+static gsize
+memory_budget (void)
+{
+  const char *env = g_getenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
+  gint64      mib = env ? g_ascii_strtoll (env, NULL, 10) : 0;
+
+  return mib > 0 ? (gsize) mib << 20 : PERC_DEFAULT_BUDGET;
 }
 
 static void
@@ -116,12 +152,13 @@ perceptual_compare (const Babl            *space,
                     PerceptualNetwork      network,
                     PerceptualCalibration  calibration,
                     const char            *weights,
+                    const PerceptualMap   *map,
                     PerceptualResult      *result)
 {
   const GeglRectangle *in = gegl_buffer_get_extent (input);
-  PercComparer        *comparer;
   GError              *error = NULL;
-  float               *a, *b;
+  PercTileOptions      options = { 0 };
+  Io                   io;
   int                  w, h;
 
   memset (result, 0, sizeof *result);
@@ -147,15 +184,15 @@ perceptual_compare (const Babl            *space,
   w = result->area.width;
   h = result->area.height;
   g_debug ("comparing %dx%d pixels", w, h);
-  a = read_rgb (space, input, &result->area);
-  b = read_rgb (space, aux, &result->area);
-  comparer = perc_comparer_new (result->model);
-  if (!a || !b)
-    fail (result, TRUE, g_strdup_printf (_("Not enough memory to compare %dx%d pixels"), w, h));
-  else if (!perc_comparer_run (comparer, (PercCalibration) calibration,
-                               &(PercImage) { w, h, 3 * (gsize) w, a },
-                               &(PercImage) { w, h, 3 * (gsize) w, b },
-                               &result->distance, &error))
+  io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
+              &result->area, map };
+  options.budget = memory_budget ();
+  options.layer = map ? map->layer : -1;
+  options.layer_grid = map && map->layer_grid;
+  options.write = map ? write_region : NULL;
+  options.write_data = &io;
+  if (!perc_tiled_compare (result->model, (PercCalibration) calibration, w, h,
+                           read_region, &io, &options, &result->distance, &error))
     {
       fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
                                            error->message));
@@ -172,19 +209,44 @@ perceptual_compare (const Babl            *space,
                                             "compared their overlap, %dx%d pixels at (%d, %d)"),
                                           w, h, result->area.x, result->area.y);
     }
-  perc_comparer_free (comparer);
-  g_free (a);
-  g_free (b);
 }
 
-float *
-perceptual_result_spatial (const PerceptualResult *result)
+void
+perceptual_paint_heatmap (GeglBuffer          *reference,
+                          GeglBuffer          *map,
+                          const GeglRectangle *area,
+                          const char          *colormap,
+                          gboolean             auto_range,
+                          double               range_min,
+                          double               range_max,
+                          double               opacity,
+                          GeglBuffer          *output,
+                          const Babl          *format)
 {
-  float *map = g_new (float, (gsize) result->area.width * result->area.height);
+  const Babl         *y_float = babl_format_with_space ("Y float", babl_format_get_space (format));
+  GeglBufferIterator *it;
 
-  perc_distance_spatial (&result->distance, result->area.width,
-                         result->area.height, map);
-  return map;
+  if (auto_range)
+    {
+      range_min = range_max = 0;
+      it = gegl_buffer_iterator_new (map, area, 0, y_float, GEGL_ACCESS_READ,
+                                     GEGL_ABYSS_NONE, 1);
+      while (gegl_buffer_iterator_next (it))
+        for (int i = 0; i < it->length; i++)
+          range_max = MAX (range_max, ((float *) it->items[0].data)[i]);
+    }
+  it = gegl_buffer_iterator_new (output, area, 0, format, GEGL_ACCESS_WRITE,
+                                 GEGL_ABYSS_NONE, 3);
+  gegl_buffer_iterator_add (it, reference, area, 0, format, GEGL_ACCESS_READ, GEGL_ABYSS_NONE);
+  gegl_buffer_iterator_add (it, map, area, 0, y_float, GEGL_ACCESS_READ, GEGL_ABYSS_NONE);
+  while (gegl_buffer_iterator_next (it))
+    {
+      float *out = it->items[0].data;
+
+      memcpy (out, it->items[1].data, (gsize) it->length * 4 * sizeof (float));
+      perceptual_colormap_paint (it->items[2].data, it->length, colormap, FALSE,
+                                 range_min, range_max, opacity, out);
+    }
 }
 
 void

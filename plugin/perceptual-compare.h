@@ -17,15 +17,25 @@ typedef struct
   gboolean         ok;          /* FALSE: nothing compared, see status */
   GeglRectangle    area;        /* the compared region: input and aux overlap */
   const PercModel *model;
-  PercDistance     distance;
+  PercDistance     distance;    /* the numbers and layer grid sizes, no maps */
   char            *status;      /* what happened, for people */
 } PerceptualResult;
 
-/* Compares input and aux over their overlap.  Problems (no aux, too small
- * an overlap, missing weights, NaN pixels ...) give ok = FALSE, a status
- * that says why, and a warning once per process for the ones a user must
- * act on.  Both buffers are read as R'G'B' float in `space` (an op: its
- * input's): alpha is ignored, as the reference implementation ignores it.
+/* Which map a comparison writes, and where. */
+typedef struct
+{
+  GeglBuffer *buffer;           /* "Y float" pixels land at area's origin */
+  int         layer;            /* -1: the spatial map; else one layer's */
+  gboolean    layer_grid;       /* that layer at its own resolution */
+} PerceptualMap;
+
+/* Compares input and aux over their overlap, region by region within the
+ * memory budget (GEGL_PERCEPTUAL_MEMORY_BUDGET, MiB; default 512), and
+ * writes `map` (may be NULL).  Problems (no aux, too small an overlap,
+ * missing weights, NaN pixels ...) give ok = FALSE, a status that says
+ * why, and a warning once per process for the ones a user must act on.
+ * Both buffers are read as R'G'B' float in `space` (an op: its input's):
+ * alpha is ignored, as the reference implementation ignores it.
  */
 void     perceptual_compare              (const Babl            *space,
                                           GeglBuffer            *input,
@@ -33,14 +43,27 @@ void     perceptual_compare              (const Babl            *space,
                                           PerceptualNetwork      network,
                                           PerceptualCalibration  calibration,
                                           const char            *weights,
+                                          const PerceptualMap   *map,
                                           PerceptualResult      *result);
+
+/* The heatmap of `area`: the distance map `map` in colour over the
+ * reference (both read region by region), into `output` in `format`
+ * (R'G'B'A float in some space).  With auto_range, [0, largest distance].
+ */
+void     perceptual_paint_heatmap        (GeglBuffer            *reference,
+                                          GeglBuffer            *map,
+                                          const GeglRectangle   *area,
+                                          const char            *colormap,
+                                          gboolean               auto_range,
+                                          double                 range_min,
+                                          double                 range_max,
+                                          double                 opacity,
+                                          GeglBuffer            *output,
+                                          const Babl            *format);
 void     perceptual_result_clear         (PerceptualResult      *result);
 /* Moves the status into *status (an op's property) and clears. */
 void     perceptual_result_finish        (PerceptualResult      *result,
                                           char                 **status);
-
-/* The spatial map of a successful comparison, area.width x area.height. */
-float   *perceptual_result_spatial       (const PerceptualResult *result);
 
 /* The operation's extent: its input's, or empty when that is infinite. */
 GeglRectangle perceptual_input_extent    (GeglOperation         *operation);

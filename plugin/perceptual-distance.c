@@ -43,20 +43,12 @@ process (GeglOperation       *operation,
   GeglProperties  *o = GEGL_PROPERTIES (operation);
   PerceptualResult r;
 
-  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, o->network, o->calibration, o->weights, &r);
   /* Outside the compared region, and when nothing was compared: zero. */
   gegl_buffer_clear (output, NULL);
+  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
+                      input, aux, o->network, o->calibration, o->weights,
+                      &(PerceptualMap) { output, -1, FALSE }, &r);
   o->distance = r.ok ? r.distance.distance : NAN;
-  if (r.ok)
-    {
-      float *map = perceptual_result_spatial (&r);
-
-      gegl_buffer_set (output, &r.area, 0,
-                       gegl_operation_get_format (operation, "output"),
-                       map, GEGL_AUTO_ROWSTRIDE);
-      g_free (map);
-    }
   perceptual_result_finish (&r, &o->status);
   return TRUE;
 }

@@ -68,28 +68,22 @@ process (GeglOperation       *operation,
   const Babl      *format = gegl_operation_get_format (operation, "output");
   PerceptualResult r;
 
-  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, o->network, o->calibration, o->weights, &r);
+  const Babl      *space = gegl_operation_get_source_space (operation, "input");
+  GeglBuffer      *map = gegl_buffer_new (gegl_buffer_get_extent (input),
+                                          babl_format_with_space ("Y float", space));
+
+  perceptual_compare (space, input, aux, o->network, o->calibration, o->weights,
+                      &(PerceptualMap) { map, -1, FALSE }, &r);
   /* The reference shows wherever nothing was compared. */
   gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;
   if (r.ok)
-    {
-      gsize  n = (gsize) r.area.width * r.area.height;
-      float *map = perceptual_result_spatial (&r);
-      float *rgba = g_new (float, 4 * n);
-
-      gegl_buffer_get (input, &r.area, 1.0, format, rgba,
-                       GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
-      perceptual_colormap_paint (map, n,
-                                 perceptual_enum_nick (perceptual_colormap_name_get_type (),
-                                                       o->colormap),
-                                 o->auto_range, o->range_min, o->range_max,
-                                 o->opacity, rgba);
-      gegl_buffer_set (output, &r.area, 0, format, rgba, GEGL_AUTO_ROWSTRIDE);
-      g_free (rgba);
-      g_free (map);
-    }
+    perceptual_paint_heatmap (input, map, &r.area,
+                              perceptual_enum_nick (perceptual_colormap_name_get_type (),
+                                                    o->colormap),
+                              o->auto_range, o->range_min, o->range_max, o->opacity,
+                              output, format);
+  g_object_unref (map);
   perceptual_result_finish (&r, &o->status);
   return TRUE;
 }

@@ -99,39 +99,14 @@ process (GeglOperation       *operation,
          gint                 level)
 {
   GeglProperties  *o = GEGL_PROPERTIES (operation);
-  const Babl      *format = gegl_operation_get_format (operation, "output");
   PerceptualResult r;
   int              l = o->layer - 1;
 
-  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, o->network, o->calibration, o->weights, &r);
   gegl_buffer_clear (output, NULL);
-  if (r.ok && l >= r.distance.n_layers)
-    {
-      char *status = g_strdup_printf (_("%s has %d layers: there is no layer %d"),
-                                      r.model->net->name, r.distance.n_layers,
-                                      o->layer);
-      perceptual_warn_once (status);
-      g_free (r.status);
-      r.status = status;
-      r.ok = FALSE;
-    }
+  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
+                      input, aux, o->network, o->calibration, o->weights,
+                      &(PerceptualMap) { output, l, o->layer_resolution }, &r);
   o->term = r.ok ? r.distance.terms[l] : NAN;
-  if (r.ok && o->layer_resolution)
-    {
-      const PercShape *s = &r.distance.shapes[l];
-
-      gegl_buffer_set (output, GEGL_RECTANGLE (r.area.x, r.area.y, s->w, s->h),
-                       0, format, r.distance.maps[l], GEGL_AUTO_ROWSTRIDE);
-    }
-  else if (r.ok)
-    {
-      float *map = g_new (float, (gsize) r.area.width * r.area.height);
-
-      perc_distance_layer_map (&r.distance, l, r.area.width, r.area.height, map);
-      gegl_buffer_set (output, &r.area, 0, format, map, GEGL_AUTO_ROWSTRIDE);
-      g_free (map);
-    }
   perceptual_result_finish (&r, &o->status);
   return TRUE;
 }

@@ -3,6 +3,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "perc-blis.h"
 #include "perc-error.h"
 #include "perceptual-models.h"
 
@@ -35,7 +36,10 @@ load (const char *path,
       model = perc_model_load (path, error);
       if (model)
         {
-          g_debug ("loaded %s", path);
+          char *blis = perc_blis_describe ();
+
+          g_debug ("loaded %s; %s", path, blis);
+          g_free (blis);
           g_hash_table_insert (models, key, model);
           key = NULL;
         }

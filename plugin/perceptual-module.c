@@ -4,6 +4,8 @@
 #include <glib/gi18n-lib.h>
 #include <gegl-plugin.h>
 
+#include "perc-blis.h"
+
 void gegl_op_perceptual_distance_register_type         (GTypeModule *module);
 void gegl_op_perceptual_layer_difference_register_type (GTypeModule *module);
 void gegl_op_perceptual_heatmap_register_type          (GTypeModule *module);
@@ -29,6 +31,8 @@ gegl_module_register (GTypeModule *module)
    */
   bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  /* Before anything calls BLIS. */
+  perc_blis_configure ();
 
   gegl_op_perceptual_distance_register_type (module);
   gegl_op_perceptual_layer_difference_register_type (module);

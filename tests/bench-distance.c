@@ -1,52 +1,83 @@
-/* Times one SqueezeNet (or another network's) LPIPS distance, scalar and
- * spatial map, at a few sizes; prints which BLIS kernels ran.
+/* Times one LPIPS distance (both images through the network), with and
+ * without the spatial map, at a few sizes; prints which BLIS kernels ran
+ * and the peak memory.  Images are generated region by region, so that
+ * large sizes measure the tiled path's memory, not the images'.
  *
- *   bench-distance [--runs N] [--json] [MODEL.safetensors] [SIZE...]
+ *   bench-distance [--runs N] [--budget MIB] [--json] [MODEL.safetensors] [SIZE...]
  *
  * Without a model file the installed squeeze lpips-v0.1 model is used.
  * Weights do not change the time, so a synthetic model is fine.  With
  * --json, one JSON object per size (times in seconds, the peak resident
  * memory of the process so far in MiB).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
 #include "perc-blis.h"
-#include "perc-compare.h"
+#include "perc-tiles.h"
+
+/* A smooth pattern and a distorted copy, for any region. */
+static gboolean
+read_region (int which, const PercRect *r, float *rgb, gpointer data, GError **error)
+{
+  for (int y = 0; y < r->height; y++)
+    for (int x = 0; x < r->width; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          int   gx = r->x + x, gy = r->y + y;
+          float v = 0.5f + 0.4f * sinf (gx * 0.05f + c) * cosf (gy * 0.031f - c);
+
+          if (which && (gx / 37 + gy / 23) % 5 == 0)
+            v = 1.0f - v;
+          rgb[((gsize) y * r->width + x) * 3 + c] = v;
+        }
+  return TRUE;
+}
+
+static void
+discard (const PercRect *r, const float *map, gpointer data)
+{
+  *(float *) data += map[0];
+}
 
 static double
-best_time (PercComparer *c, PercImage *a, PercImage *b, gboolean spatial,
-           float *map, int runs, double *distance)
+best_time (const PercModel *model, int n, gboolean spatial, gsize budget, int runs,
+           double *distance)
 {
-  PercDistance d = { 0 };
-  double       best = G_MAXDOUBLE;
-  GError      *error = NULL;
+  PercDistance    d = { 0 };
+  double          best = G_MAXDOUBLE;
+  float           sink = 0;
+  PercTileOptions o = { .budget = budget, .layer = -1,
+                        .write = spatial ? discard : NULL, .write_data = &sink };
+  GError         *error = NULL;
 
   for (int r = 0; r < runs + 1; r++)     /* the first run warms up */
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      if (!perc_comparer_run (c, PERC_CALIBRATION_LPIPS_V0_1, a, b, &d, &error))
+      if (!perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, n, n, read_region, NULL,
+                               &o, &d, &error))
         {
           fprintf (stderr, "bench-distance: %s\n", error->message);
           exit (1);
         }
-      if (spatial)
-        perc_distance_spatial (&d, a->width, a->height, map);
-      if (r > 0)
+      if (r > 0 || runs == 0)
         best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+      if (runs == 0)
+        break;
     }
   *distance = d.distance;
-  perc_distance_clear (&d);
   return best;
 }
 
 int
 main (int argc, char **argv)
 {
-  int         sizes[16] = { 64, 256, 1024 }, n_sizes = 3, runs = 3;
+  int         sizes[16], n_sizes = 0, runs = 3;
   gboolean    json = FALSE;
+  gsize       budget = 0;
   const char *path = NULL;
   char       *found = NULL, *blis;
   PercModel  *model;
@@ -55,17 +86,24 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (!g_strcmp0 (argv[i], "--runs") && i + 1 < argc)
       runs = atoi (argv[++i]);
+    else if (!g_strcmp0 (argv[i], "--budget") && i + 1 < argc)
+      budget = (gsize) atoi (argv[++i]) << 20;
     else if (!g_strcmp0 (argv[i], "--json"))
       json = TRUE;
-    else if (g_ascii_isdigit (argv[i][0]))
+    else if (!g_strcmp0 (argv[i], "--help"))
       {
-        if (n_sizes == 3 && sizes[2] == 1024 && i > 0 && sizes[0] == 64)
-          n_sizes = 0;
-        if (n_sizes < 16)
-          sizes[n_sizes++] = atoi (argv[i]);
+        printf ("bench-distance [--runs N] [--budget MIB] [--json] [MODEL] [SIZE...]\n");
+        return 0;
       }
+    else if (g_ascii_isdigit (argv[i][0]) && n_sizes < 16)
+      sizes[n_sizes++] = atoi (argv[i]);
     else
       path = argv[i];
+  if (!n_sizes)
+    {
+      sizes[0] = 64, sizes[1] = 256, sizes[2] = 1024;
+      n_sizes = 3;
+    }
 
   perc_blis_configure ();
   if (!path)
@@ -82,43 +120,28 @@ main (int argc, char **argv)
     {
       printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
               perc_calibration_name (model->calibration), blis);
-      printf ("%-11s %12s %14s %12s\n", "size", "scalar (s)", "+ spatial (s)", "distance");
+      printf ("%-11s %12s %14s %12s %8s %10s\n", "size", "scalar (s)", "+ spatial (s)",
+              "distance", "tile", "RSS (MiB)");
     }
   for (int s = 0; s < n_sizes; s++)
     {
       int           n = sizes[s];
-      float        *x = g_new (float, (gsize) n * n * 3), *y = g_new (float, (gsize) n * n * 3);
-      float        *map = g_new (float, (gsize) n * n);
-      PercImage     a = { n, n, 3 * n, x }, b = { n, n, 3 * n, y };
-      PercComparer *c = perc_comparer_new (model);
-      GRand        *rand = g_rand_new_with_seed (n);
       double        t_scalar, t_spatial, dist;
+      struct rusage usage;
+      int           tile = perc_tiled_tile_size (model, n, n, budget, NULL);
 
-      for (gsize i = 0; i < (gsize) n * n * 3; i++)
-        {
-          x[i] = g_rand_double (rand);
-          y[i] = CLAMP (x[i] + g_rand_double_range (rand, -0.1, 0.1), 0, 1);
-        }
-      t_scalar = best_time (c, &a, &b, FALSE, map, runs, &dist);
-      t_spatial = best_time (c, &a, &b, TRUE, map, runs, &dist);
+      t_scalar = best_time (model, n, FALSE, budget, runs, &dist);
+      t_spatial = best_time (model, n, TRUE, budget, runs, &dist);
+      getrusage (RUSAGE_SELF, &usage);
       if (json)
-        {
-          struct rusage usage;
-
-          getrusage (RUSAGE_SELF, &usage);
-          printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "
-                  "\"spatial_s\": %.6f, \"distance\": %.9g, \"peak_rss_mib\": %.1f, "
-                  "\"blis\": \"%s\"}\n", model->net->name, n, t_scalar, t_spatial, dist,
-                  usage.ru_maxrss / 1024.0, blis);
-        }
+        printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "
+                "\"spatial_s\": %.6f, \"distance\": %.9g, \"tile\": %d, \"peak_rss_mib\": %.1f, "
+                "\"blis\": \"%s\"}\n", model->net->name, n, t_scalar, t_spatial, dist, tile,
+                usage.ru_maxrss / 1024.0, blis);
       else
-        printf ("%4dx%-6d %12.4f %14.4f %12.6f\n", n, n, t_scalar, t_spatial, dist);
+        printf ("%4dx%-6d %12.4f %14.4f %12.6f %8d %10.1f\n", n, n, t_scalar, t_spatial, dist,
+                tile, usage.ru_maxrss / 1024.0);
       fflush (stdout);
-      perc_comparer_free (c);
-      g_rand_free (rand);
-      g_free (x);
-      g_free (y);
-      g_free (map);
     }
   g_free (blis);
   g_free (found);

@@ -14,7 +14,8 @@ What it does:
     subprocess, BLIS_NUM_THREADS=2) and then PyTorch (the independent
     implementation in tests/reference/lpips_reference.py, 2 threads, float32,
     no_grad, same weights, two random images in [-1, 1], best of 3 after one
-    warm-up), alternating case by case so that both see the same machine load;
+    warm-up), alternating case by case so that both see the same machine load,
+    and measures how busy other processes kept the machine meanwhile;
   * "scalar" is both images through the network, normalisation, the lin
     weights, the spatial mean and the sum over layers; "spatial" is the same
     plus upsampling every layer map bilinearly to the input size and summing
@@ -174,6 +175,39 @@ def peak_gflops(cpu):
     per_cycle = 64 if cpu["avx512f"] else 32
     cores = min(cpu["cores"], THREADS)
     return cores * cpu["mhz"] / 1000.0 * per_cycle, per_cycle
+
+
+class LoadMeter:
+    """CPU time other processes used while a measurement ran, in cores.
+
+    Busy time of the whole machine (/proc/stat) minus this process's and its
+    finished children's CPU time, divided by the wall-clock time.
+    """
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        busy = None
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+            idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+            busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            pass
+        own = 0.0
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            u = resource.getrusage(who)
+            own += u.ru_utime + u.ru_stime
+        return time.monotonic(), busy, own
+
+    def others(self):
+        (t0, b0, o0), (t1, b1, o1) = self.start, self._sample()
+        if b0 is None or b1 is None or t1 <= t0:
+            return None
+        return max(0.0, ((b1 - b0) - (o1 - o0)) / (t1 - t0))
 
 
 # --------------------------------------------------------------------------
@@ -337,6 +371,14 @@ def fmt_ratio(a, b):
     return "%.2fx" % (a / b) if a and b else "-"
 
 
+def tile_note(result):
+    """" (tile N)" when bench-distance reports a tile smaller than the image."""
+    tile = result.get("tile")
+    if tile and tile < result["size"]:
+        return " (tile %d)" % tile
+    return ""
+
+
 def print_table(rows, header, align=None):
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     align = align or ["<"] + [">"] * (len(header) - 1)
@@ -399,6 +441,7 @@ def main(argv=None):
         for net, size in cases:
             runs = VGG_RUNS if net == "vgg" else RUNS
             progress("%s %dx%d: ours (%d runs)" % (net, size, size, runs))
+            meter = LoadMeter()
             ours, err = run_ours(binary, models[net], size, runs)
             if ours and ours.get("blis") and ours["blis"] not in blis_lines:
                 blis_lines.append(ours["blis"])
@@ -406,16 +449,20 @@ def main(argv=None):
             model = torch_model(net, tensors[net])
             t_scalar, t_spatial = torch_time(torch, model, size, runs)
             del model
+            others = meter.others()
             results.append({"network": net, "size": size, "runs": runs, "ours": ours,
+                            "others": others,
                             "error": err, "torch_scalar": t_scalar,
                             "torch_spatial": t_spatial})
 
         # Peak memory.
         progress("squeeze %dx%d: peak memory, ours" % (MEMORY_SIZE, MEMORY_SIZE))
+        meter = LoadMeter()
         mem_ours, mem_ours_err = run_ours(binary, models.get("squeeze") or "", MEMORY_SIZE, 1)
         progress("squeeze %dx%d: peak memory, PyTorch (fresh process)"
                  % (MEMORY_SIZE, MEMORY_SIZE))
         mem_torch, mem_torch_err = run_torch_peak("squeeze", MEMORY_SIZE)
+        mem_others = meter.others()
         has_budget = ours_has_budget(binary)
         large_ours = large_ours_err = None
         if has_budget:
@@ -443,7 +490,8 @@ def main(argv=None):
           " 1 warm-up)" % THREADS)
     for line in blis_lines or ["(no result from bench-distance)"]:
         print("BLIS:     %s" % line)
-    print("Images:   two random images per case, values in [-1, 1] (ours: [0, 1] input)")
+    print("Images:   PyTorch: two random images in [-1, 1]; ours: the two images bench-distance")
+    print("          generates (the content does not change the time)")
     print()
 
     rows = []
@@ -460,16 +508,27 @@ def main(argv=None):
             "%.0f" % gfs if gfs else "-",
             "%.0f%%" % (100 * gfs / peak) if gfs and peak else "-",
             "%.0f" % (gf / r["torch_scalar"]),
+            "%.2f" % r["others"] if r["others"] is not None else "?",
         ])
     print_table(rows, ["network", "size", "N", "ours scalar", "torch scalar", "ratio",
                        "ours spatial", "torch spatial", "ratio", "GFLOP", "ours GF/s",
-                       "% peak", "torch GF/s"])
+                       "% peak", "torch GF/s", "others"])
     print()
     print("ratio = PyTorch time / our time (higher is better for us).")
     print("GFLOP = 2 x multiply-adds of all convolutions up to the last tap, both images;")
     print("GF/s  = GFLOP / scalar time; %% peak = ours GF/s / %s."
           % ("%.0f GFLOP/s (estimate)" % peak if peak else "the peak (unknown)"))
+    print("others = CPU cores that other processes kept busy, on average, while the case ran")
+    print("         (ours and PyTorch together); above ~0.1 the times are disturbed and the")
+    print("         ratios less reliable.")
+    busy = [r for r in results if r["others"] is not None and r["others"] > 0.1]
+    if busy:
+        print("WARNING: the machine was busy during %s: compare these ratios with care."
+              % ", ".join("%s %dx%d" % (r["network"], r["size"], r["size"]) for r in busy))
     for r in results:
+        if r["ours"] and tile_note(r["ours"]):
+            print("ours ran %s %dx%d in tiles of %d" % (r["network"], r["size"], r["size"],
+                                                       r["ours"]["tile"]))
         if r["error"]:
             print("ours failed for %s %dx%d: %s" % (r["network"], r["size"], r["size"],
                                                      r["error"]))
@@ -500,7 +559,7 @@ def main(argv=None):
     mrows = []
     input_mib = 2 * 3 * MEMORY_SIZE * MEMORY_SIZE * 4 / 2**20
     if mem_ours:
-        ours_mem = "%.0f MiB" % mem_ours["peak_rss_mib"]
+        ours_mem = "%.0f MiB%s" % (mem_ours["peak_rss_mib"], tile_note(mem_ours))
     else:
         ours_mem = "failed: %s" % mem_ours_err
     if mem_torch:
@@ -511,9 +570,10 @@ def main(argv=None):
     mrows.append(["%dx%d" % (MEMORY_SIZE, MEMORY_SIZE), ours_mem, torch_mem])
     if has_budget:
         if large_ours:
-            large = "%.0f MiB (--budget %d; scalar %s, spatial %s)" % (
-                large_ours["peak_rss_mib"], BUDGET_MIB, fmt_time(large_ours["scalar_s"]),
-                fmt_time(large_ours["spatial_s"]))
+            large = "%.0f MiB (--budget %d%s; scalar %s, spatial %s)" % (
+                large_ours["peak_rss_mib"], BUDGET_MIB,
+                tile_note(large_ours).replace(" (", ", ").rstrip(")"),
+                fmt_time(large_ours["scalar_s"]), fmt_time(large_ours["spatial_s"]))
         else:
             large = "failed (--budget %d): %s" % (BUDGET_MIB, large_ours_err)
     else:
@@ -526,16 +586,18 @@ def main(argv=None):
         torch_large = "not run"
     mrows.append(["%dx%d" % (LARGE_SIZE, LARGE_SIZE), large, torch_large])
     print_table(mrows, ["size", "ours", "PyTorch"], ["<", "<", "<"])
-    print("Both include the two float32 RGB input images (%.0f MiB at %dx%d, %.0f MiB at"
-          " %dx%d)." % (input_mib, MEMORY_SIZE, MEMORY_SIZE,
-                        input_mib * (LARGE_SIZE / MEMORY_SIZE) ** 2, LARGE_SIZE, LARGE_SIZE))
+    print("PyTorch's figure includes its two float32 RGB input tensors (%.0f MiB at %dx%d,"
+          " %.0f MiB at %dx%d)." % (input_mib, MEMORY_SIZE, MEMORY_SIZE,
+                                   input_mib * (LARGE_SIZE / MEMORY_SIZE) ** 2,
+                                   LARGE_SIZE, LARGE_SIZE))
     if mem_ours and mem_torch:
         print("Times at %dx%d (one run each, not best-of): ours scalar %s, spatial %s"
               " (after a warm-up);" % (MEMORY_SIZE, MEMORY_SIZE,
                                        fmt_time(mem_ours["scalar_s"]),
                                        fmt_time(mem_ours["spatial_s"])))
-        print("PyTorch scalar %s, spatial %s (first runs in a fresh process)." % (
-            fmt_time(mem_torch["scalar_s"]), fmt_time(mem_torch["spatial_s"])))
+        print("PyTorch scalar %s, spatial %s (first runs in a fresh process); others: %s."
+              % (fmt_time(mem_torch["scalar_s"]), fmt_time(mem_torch["spatial_s"]),
+                 "%.2f" % mem_others if mem_others is not None else "?"))
     print()
     print("Total time of this benchmark: %.0f s%s" % (elapsed, " (--quick)" if args.quick else ""))
     return 0

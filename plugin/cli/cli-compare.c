@@ -83,15 +83,13 @@ load (const char *path,
   return buffer;
 }
 
-/* Writes `data` (in `format`, over `extent`) to `path` with GEGL's saver
- * for the file name's extension.
+/* Writes `buffer` to `path` with GEGL's saver for the file name's
+ * extension.
  */
 static gboolean
-save (const char          *path,
-      const GeglRectangle *extent,
-      const Babl          *format,
-      const float         *data,
-      char               **error)
+save (const char *path,
+      GeglBuffer *buffer,
+      char      **error)
 {
   static const char *const savers[][2] = {
     { ".png", "gegl:png-save" }, { ".npy", "gegl:npy-save" },
@@ -104,7 +102,6 @@ save (const char          *path,
   const char *dot = strrchr (path, '.');
   char       *ext = g_ascii_strdown (dot ? dot : "", -1);
   gboolean    known = FALSE, ok;
-  GeglBuffer *buffer;
   GeglNode   *graph, *saver;
 
   /* GEGL would quietly write PNG data under any other name. */
@@ -118,15 +115,12 @@ save (const char          *path,
     }
   g_free (ext);
   g_unlink (path);
-  buffer = gegl_buffer_new (extent, format);
-  gegl_buffer_set (buffer, extent, 0, format, data, GEGL_AUTO_ROWSTRIDE);
   graph = gegl_node_new ();
   saver = gegl_node_new_child (graph, "operation", "gegl:save", "path", path, NULL);
   gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:buffer-source",
                                        "buffer", buffer, NULL), saver);
   gegl_node_process (saver);
   g_object_unref (graph);
-  g_object_unref (buffer);
   ok = g_file_test (path, G_FILE_TEST_IS_REGULAR);
   if (!ok)
     *error = g_strdup_printf (_("%s: could not write the file"), path);
@@ -149,7 +143,7 @@ compare_pair (const Options *o,
               const char    *map_path,
               Outcome       *out)
 {
-  GeglBuffer      *ref = NULL, *dist = NULL;
+  GeglBuffer      *ref = NULL, *dist = NULL, *map = NULL;
   PerceptualResult r = { 0 };
   const Babl      *space;
 
@@ -168,9 +162,14 @@ compare_pair (const Options *o,
       goto done;
     }
 
-  /* Both read in the reference's colour space, as the ops do. */
+  /* Both read in the reference's colour space, as the ops do; the map
+   * goes to a GEGL buffer, which keeps a large one on disk.
+   */
   space = babl_format_get_space (gegl_buffer_get_format (ref));
-  perceptual_compare (space, ref, dist, o->network, o->calibration, o->weights, &r);
+  if (map_path || heatmap)
+    map = gegl_buffer_new (gegl_buffer_get_extent (ref), babl_format_with_space ("Y float", space));
+  perceptual_compare (space, ref, dist, o->network, o->calibration, o->weights,
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, &r);
   if (!r.ok)
     {
       out->error = g_strdup (r.status);
@@ -180,28 +179,21 @@ compare_pair (const Options *o,
   out->n_layers = r.distance.n_layers;
   memcpy (out->terms, r.distance.terms, sizeof (double) * out->n_layers);
 
-  if (map_path || heatmap)
+  if (map_path)
+    save (map_path, map, &out->error);
+  if (heatmap && !out->error)
     {
-      float *map = perceptual_result_spatial (&r);
-      gsize  n = (gsize) r.area.width * r.area.height;
+      const Babl *format = babl_format_with_space ("R'G'B'A float", space);
+      GeglBuffer *heat = gegl_buffer_new (&r.area, format);
 
-      if (map_path)
-        save (map_path, &r.area, babl_format_with_space ("Y float", space), map, &out->error);
-      if (heatmap && !out->error)
-        {
-          const Babl *format = babl_format_with_space ("R'G'B'A float", space);
-          float      *rgba = g_new (float, 4 * n);
-
-          gegl_buffer_get (ref, &r.area, 1.0, format, rgba, GEGL_AUTO_ROWSTRIDE,
-                           GEGL_ABYSS_NONE);
-          perceptual_colormap_paint (map, n, o->colormap, TRUE, 0, 0, o->opacity, rgba);
-          save (heatmap, &r.area, format, rgba, &out->error);
-          g_free (rgba);
-        }
-      g_free (map);
+      perceptual_paint_heatmap (ref, map, &r.area, o->colormap, TRUE, 0, 0, o->opacity,
+                                heat, format);
+      save (heatmap, heat, &out->error);
+      g_object_unref (heat);
     }
 
 done:
+  g_clear_object (&map);
   perceptual_result_clear (&r);
   g_clear_object (&ref);
   g_clear_object (&dist);

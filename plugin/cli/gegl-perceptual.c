@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "cli.h"
+#include "perc-blis.h"
 
 void
 cli_error (const char *format,
@@ -74,6 +75,7 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+  perc_blis_configure ();
 
   if (argc < 2 || !g_strcmp0 (argv[1], "--help") || !g_strcmp0 (argv[1], "-h"))
     {

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "naive.h"
 #include "test-util.h"
 
 static char       *tmpdir;
@@ -463,6 +464,65 @@ test_overlap (void)
   g_object_unref (b);
 }
 
+/* An image larger than the memory budget: the ops work tile by tile and
+ * give what the whole-image computation gives.
+ */
+static void
+test_tiled (void)
+{
+  const int     w = 613, h = 419;
+  GeglBuffer   *a = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
+  GeglBuffer   *b = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
+  float        *px = g_new (float, (gsize) w * h * 4);
+  float        *maps[2], *heat[2];
+  double        d[2];
+  GeglRectangle box;
+
+  for (int k = 0; k < 2; k++)
+    {
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          for (int c = 0; c < 4; c++)
+            px[((gsize) y * w + x) * 4 + c] =
+              c == 3 ? 1.0f : 0.5f + 0.4f * sinf (x * 0.043f + c) * cosf (y * 0.029f - c) +
+                              (k && (x / 41 + y / 29) % 4 == 0 ? 0.08f : 0.0f);
+      gegl_buffer_set (k ? b : a, NULL, 0, babl_format ("R'G'B'A float"), px, GEGL_AUTO_ROWSTRIDE);
+    }
+  /* 48 MiB: several tiles for SqueezeNet at this size; then the default. */
+  for (int run = 0; run < 2; run++)
+    {
+      Graph g = make_graph ("perceptual:distance", a, b);
+      Graph hm = make_graph ("perceptual:heatmap", a, b);
+
+      if (run == 0)
+        g_setenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET", "48", TRUE);
+      else
+        g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
+      maps[run] = render (&g, &box);
+      d[run] = get_double (g.op, "distance");
+      box = gegl_node_get_bounding_box (hm.op);
+      heat[run] = g_new (float, (gsize) w * h * 4);
+      gegl_node_blit (hm.op, 1.0, &box, babl_format ("R'G'B'A float"), heat[run],
+                      GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+      g_object_unref (g.graph);
+      g_object_unref (hm.graph);
+    }
+  if (g_test_verbose ())
+    g_printerr ("  tiled %.9f, whole %.9f, map diff %.3g\n", d[0], d[1],
+                max_abs_diff (maps[0], maps[1], (gsize) w * h));
+  g_assert_cmpfloat (fabs (d[0] - d[1]), <=, 1e-6);
+  g_assert_cmpfloat (max_abs_diff (maps[0], maps[1], (gsize) w * h), <=, 1e-5);
+  g_assert_cmpfloat (max_abs_diff (heat[0], heat[1], (gsize) w * h * 4), <=, 1e-5);
+  for (int run = 0; run < 2; run++)
+    {
+      g_free (maps[run]);
+      g_free (heat[run]);
+    }
+  g_free (px);
+  g_object_unref (a);
+  g_object_unref (b);
+}
+
 /* The real weights: the official LPIPS values for the example images. */
 static void
 test_real_weights (void)
@@ -585,6 +645,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/shared-model", test_shared_model);
   g_test_add_func ("/ops/failures", test_failures);
   g_test_add_func ("/ops/overlap", test_overlap);
+  g_test_add_func ("/ops/tiled", test_tiled);
   g_test_add_func ("/ops/real-weights", test_real_weights);
   status = g_test_run ();
 
