@@ -232,15 +232,47 @@ crop_axis (const Plan *p,
   return TRUE;
 }
 
-typedef struct
+struct _PercTiler
 {
+  const PercModel *model;
   Plan           plan;
   PercExtractor *ex;
   PercFeatures  *f[2];
   float         *rgb, *diff[PERC_MAX_TAPS], *scratch, *map;
   gsize          rgb_size, diff_size[PERC_MAX_TAPS], scratch_size, map_size;
   double         sums[PERC_MAX_TAPS];
-} Work;
+};
+
+typedef PercTiler Work;
+
+PercTiler *
+perc_tiler_new (const PercModel *model)
+{
+  PercTiler *t = g_new0 (PercTiler, 1);
+
+  t->model = model;
+  t->ex = perc_extractor_new (model);
+  t->f[0] = perc_features_new ();
+  t->f[1] = perc_features_new ();
+  return t;
+}
+
+void
+perc_tiler_free (PercTiler *t)
+{
+  if (!t)
+    return;
+  perc_extractor_free (t->ex);
+  perc_features_free (t->f[0]);
+  perc_features_free (t->f[1]);
+  for (int l = 0; l < PERC_MAX_TAPS; l++)
+    g_free (t->diff[l]);
+  g_free (t->rgb);
+  g_free (t->scratch);
+  g_free (t->map);
+  plan_clear (&t->plan);
+  g_free (t);
+}
 
 static float *
 grow (float **buffer, gsize *size, gsize n)
@@ -349,31 +381,32 @@ run_tile (Work                  *w,
 }
 
 gboolean
-perc_tiled_compare (const PercModel       *model,
-                    PercCalibration        calibration,
-                    int                    width,
-                    int                    height,
-                    PercReadRegion         read,
-                    gpointer               read_data,
-                    const PercTileOptions *options,
-                    PercDistance          *out,
-                    GError               **error)
+perc_tiler_run (PercTiler             *w,
+                PercCalibration        calibration,
+                int                    width,
+                int                    height,
+                PercReadRegion         read,
+                gpointer               read_data,
+                const PercTileOptions *options,
+                PercDistance          *out,
+                GError               **error)
 {
-  PercTileOptions o = *options;
-  gsize           budget = o.budget ? o.budget : PERC_DEFAULT_BUDGET;
-  Work            w = { 0 };
-  gboolean        ok = TRUE;
-  int             tile;
+  const PercModel *model = w->model;
+  PercTileOptions  o = *options;
+  gsize            budget = o.budget ? o.budget : PERC_DEFAULT_BUDGET;
+  gboolean         ok = TRUE;
+  int              tile;
 
+  plan_clear (&w->plan);
+  memset (w->sums, 0, sizeof w->sums);
   if (!perc_model_supports (model, calibration, error) ||
-      !plan_init (&w.plan, model, width, height, error))
+      !plan_init (&w->plan, model, width, height, error))
     return FALSE;
-  if (o.layer >= w.plan.n_layers)
+  if (o.layer >= w->plan.n_layers)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
                    "the %s network has layers 1 to %d: there is no layer %d",
-                   model->net->name, w.plan.n_layers, o.layer + 1);
-      plan_clear (&w.plan);
+                   model->net->name, w->plan.n_layers, o.layer + 1);
       return FALSE;
     }
 
@@ -389,50 +422,55 @@ perc_tiled_compare (const PercModel       *model,
                        "a memory budget of %" G_GSIZE_FORMAT " MiB is too small for "
                        "the %s network: it needs at least %" G_GSIZE_FORMAT " MiB",
                        budget >> 20, model->net->name, (need >> 20) + 1);
-          plan_clear (&w.plan);
           return FALSE;
         }
     }
   /* Tiles start on the grid every stride divides. */
-  tile = MAX (w.plan.align, (tile + w.plan.align - 1) / w.plan.align * w.plan.align);
+  tile = MAX (w->plan.align, (tile + w->plan.align - 1) / w->plan.align * w->plan.align);
 
-  for (int l = 0; o.write && !o.layer_grid && l < w.plan.n_layers; l++)
+  for (int l = 0; o.write && !o.layer_grid && l < w->plan.n_layers; l++)
     {
-      w.plan.xs[l] = perc_resize_taps (w.plan.grid[l].w, width);
-      w.plan.ys[l] = perc_resize_taps (w.plan.grid[l].h, height);
+      w->plan.xs[l] = perc_resize_taps (w->plan.grid[l].w, width);
+      w->plan.ys[l] = perc_resize_taps (w->plan.grid[l].h, height);
     }
-  w.ex = perc_extractor_new (model);
-  w.f[0] = perc_features_new ();
-  w.f[1] = perc_features_new ();
 
   for (int y = 0; ok && y < height; y += tile)
     for (int x = 0; ok && x < width; x += tile)
       {
         PercRect t = { x, y, MIN (tile, width - x), MIN (tile, height - y) };
 
-        ok = run_tile (&w, calibration, read, read_data, &o, &t, error);
+        ok = run_tile (w, calibration, read, read_data, &o, &t, error);
       }
 
   if (ok)
     {
-      out->n_layers = w.plan.n_layers;
+      out->n_layers = w->plan.n_layers;
       out->distance = 0;
-      for (int l = 0; l < w.plan.n_layers; l++)
+      for (int l = 0; l < w->plan.n_layers; l++)
         {
-          out->shapes[l] = (PercShape) { 1, w.plan.grid[l].h, w.plan.grid[l].w };
-          out->terms[l] = w.sums[l] / ((double) w.plan.grid[l].h * w.plan.grid[l].w);
+          out->shapes[l] = (PercShape) { 1, w->plan.grid[l].h, w->plan.grid[l].w };
+          out->terms[l] = w->sums[l] / ((double) w->plan.grid[l].h * w->plan.grid[l].w);
           out->distance += out->terms[l];
         }
     }
+  return ok;
+}
 
-  perc_extractor_free (w.ex);
-  perc_features_free (w.f[0]);
-  perc_features_free (w.f[1]);
-  for (int l = 0; l < PERC_MAX_TAPS; l++)
-    g_free (w.diff[l]);
-  g_free (w.rgb);
-  g_free (w.scratch);
-  g_free (w.map);
-  plan_clear (&w.plan);
+gboolean
+perc_tiled_compare (const PercModel       *model,
+                    PercCalibration        calibration,
+                    int                    width,
+                    int                    height,
+                    PercReadRegion         read,
+                    gpointer               read_data,
+                    const PercTileOptions *options,
+                    PercDistance          *out,
+                    GError               **error)
+{
+  PercTiler *t = perc_tiler_new (model);
+  gboolean   ok = perc_tiler_run (t, calibration, width, height, read, read_data,
+                                  options, out, error);
+
+  perc_tiler_free (t);
   return ok;
 }

@@ -43,6 +43,25 @@ typedef struct
   gpointer        write_data;
 } PercTileOptions;
 
+/* A reusable workspace for tiled comparisons with one model: the network's
+ * buffers are kept between calls (a batch, a benchmark).  One per thread.
+ */
+typedef struct _PercTiler PercTiler;
+
+PercTiler *perc_tiler_new  (const PercModel *model);
+void       perc_tiler_free (PercTiler       *tiler);
+
+/* perc_tiled_compare () with the tiler's buffers. */
+gboolean   perc_tiler_run  (PercTiler             *tiler,
+                            PercCalibration        calibration,
+                            int                    width,
+                            int                    height,
+                            PercReadRegion         read,
+                            gpointer               read_data,
+                            const PercTileOptions *options,
+                            PercDistance          *out,
+                            GError               **error);
+
 /* The distance of two width x height images read through `read`.  `out`
  * gets the scalar, the terms and each layer's grid size (no maps); maps
  * go to options->write region by region.  Fails if the images are too

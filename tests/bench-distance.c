@@ -43,7 +43,7 @@ discard (const PercRect *r, const float *map, gpointer data)
 }
 
 static double
-best_time (const PercModel *model, int n, gboolean spatial, gsize budget, int runs,
+best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
            double *distance)
 {
   PercDistance    d = { 0 };
@@ -57,8 +57,8 @@ best_time (const PercModel *model, int n, gboolean spatial, gsize budget, int ru
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      if (!perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, n, n, read_region, NULL,
-                               &o, &d, &error))
+      if (!perc_tiler_run (tiler, PERC_CALIBRATION_LPIPS_V0_1, n, n, read_region, NULL,
+                           &o, &d, &error))
         {
           fprintf (stderr, "bench-distance: %s\n", error->message);
           exit (1);
@@ -129,9 +129,12 @@ main (int argc, char **argv)
       double        t_scalar, t_spatial, dist;
       struct rusage usage;
       int           tile = perc_tiled_tile_size (model, n, n, budget, NULL);
+      PercTiler    *tiler = perc_tiler_new (model);
 
-      t_scalar = best_time (model, n, FALSE, budget, runs, &dist);
-      t_spatial = best_time (model, n, TRUE, budget, runs, &dist);
+      /* One workspace for the runs of a size, as a batch would. */
+      t_scalar = best_time (tiler, n, FALSE, budget, runs, &dist);
+      t_spatial = best_time (tiler, n, TRUE, budget, runs, &dist);
+      perc_tiler_free (tiler);
       getrusage (RUSAGE_SELF, &usage);
       if (json)
         printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "

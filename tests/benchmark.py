@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Side-by-side timing of our LPIPS distance and a PyTorch one, on this machine.
 
-Usage: /usr/bin/python3 tests/benchmark.py [--build DIR] [--quick]
+Usage: /usr/bin/python3 tests/benchmark.py [--build DIR] [--quick] [--keep-heap]
 
 Needs a built tree (ninja -C build) and Debian's torch/torchvision (hence
 /usr/bin/python3).  Not a test: it measures and prints, and exits 0 whether or
@@ -10,27 +10,32 @@ not the speed targets are met.
 What it does:
   * writes synthetic lpips-v0.1 models (tests/synth_weights.py) to a
     temporary directory; weights do not change the time;
-  * for each case runs ours (build/tests/bench-distance --json --runs 3 in a
+  * for each case runs ours (build/tests/bench-distance --json --runs N in a
     subprocess, BLIS_NUM_THREADS=2) and then PyTorch (the independent
     implementation in tests/reference/lpips_reference.py, 2 threads, float32,
-    no_grad, same weights, two random images in [-1, 1], best of 3 after one
-    warm-up), alternating case by case so that both see the same machine load,
-    and measures how busy other processes kept the machine meanwhile;
+    no_grad, same weights, two random images in [-1, 1], best of N after one
+    warm-up), alternating case by case so that both see the same machine
+    load, and measures how busy other processes kept the machine meanwhile;
   * "scalar" is both images through the network, normalisation, the lin
     weights, the spatial mean and the sum over layers; "spatial" is the same
     plus upsampling every layer map bilinearly to the input size and summing
     them (what the official LPIPS code does with spatial=True);
-  * prints a table with the ratios (PyTorch time / ours), our achieved
-    GFLOP/s and its share of the machine's float32 peak, the speed targets,
-    and the peak memory of both at 2048x2048 (and at 8192x8192 where that is
-    feasible).
+  * prints the times and ratios (PyTorch time / ours), our achieved GFLOP/s
+    and its share of the machine's float32 peak, the speed targets, and the
+    peak memory of both at 2048x2048 (and of ours at 8192x8192 where
+    bench-distance takes a memory budget; PyTorch's is extrapolated).
+
+--keep-heap sets glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ for
+both sides, so that freed memory is reused instead of being returned to the
+system and faulted in again.  PyTorch allocates every intermediate tensor
+afresh; where page faults are expensive (virtual machines) its default
+spends a large part of its time in the kernel.  The "sys" columns show it.
 
 Shared machines are noisy: only numbers from the same run should be compared.
 """
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -47,18 +52,19 @@ THREADS = 2
 CALIBRATION = "lpips-v0.1"
 SEED = 1
 RUNS = 3
-VGG_RUNS = 3            # VGG-16 at 1024x1024 is ~1 min per side with 3 runs
+VGG_RUNS = 1            # VGG-16 at 1024x1024 takes ~25 s per distance on each side
 TIMEOUT = 1200          # seconds, for any one subprocess
 
 NAMES = {"squeeze": "SqueezeNet 1.1", "alex": "AlexNet", "vgg": "VGG-16"}
 FULL_CASES = [("squeeze", 256), ("squeeze", 1024), ("alex", 1024), ("vgg", 1024)]
 QUICK_CASES = [("squeeze", 256), ("alex", 512)]
-# (network, size) -> minimum ratio PyTorch time / ours, scalar and spatial.
+# (network, size, minimum ratio PyTorch time / ours), for scalar and spatial.
 TARGETS = [("squeeze", 256, 3.0), ("squeeze", 1024, 3.0), ("alex", 1024, 2.0),
            ("vgg", 1024, 2.0)]
 MEMORY_SIZE = 2048
 LARGE_SIZE = 8192
 BUDGET_MIB = 512
+KEEP_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1 << 34), "MALLOC_TRIM_THRESHOLD_": str(1 << 34)}
 
 
 # --------------------------------------------------------------------------
@@ -210,6 +216,17 @@ class LoadMeter:
         return max(0.0, ((b1 - b0) - (o1 - o0)) / (t1 - t0))
 
 
+def cpu_seconds(who):
+    """(user, system) CPU seconds of this process or of its waited-for children."""
+    u = resource.getrusage(who)
+    return u.ru_utime, u.ru_stime
+
+
+def sys_share(before, after):
+    user, system = after[0] - before[0], after[1] - before[1]
+    return system / (user + system) if user + system > 0 else None
+
+
 # --------------------------------------------------------------------------
 # PyTorch side.
 
@@ -280,8 +297,8 @@ def torch_time(torch, model, size, runs):
 
 
 def torch_peak_helper(network, size):
-    """Run in a fresh process: one scalar and one spatial distance, print the
-    process's peak resident memory as JSON."""
+    """Run in a fresh process: one spatial distance (which includes the
+    scalar one); prints the process's peak resident memory as JSON."""
     torch = torch_setup()
     import synth_weights
     model = torch_model(network, synth_weights.make_tensors(network, CALIBRATION, SEED))
@@ -289,15 +306,26 @@ def torch_peak_helper(network, size):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     with torch.no_grad():
         t0 = time.perf_counter()
-        torch_scalar(model, x0, x1)
-        t1 = time.perf_counter()
         torch_spatial(model, x0, x1)
-        t2 = time.perf_counter()
+        t1 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"network": network, "size": size, "peak_rss_mib": round(peak, 1),
-                      "before_mib": round(before, 1), "scalar_s": t1 - t0,
-                      "spatial_s": t2 - t1, "torch": torch.__version__}))
+                      "before_mib": round(before, 1), "spatial_s": t1 - t0}))
     return 0
+
+
+def run_torch_peak(network, size):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-peak-helper", network, str(size)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, "timed out after %d s" % TIMEOUT
+    if p.returncode != 0:
+        return None, "exit status %d: %s" % (p.returncode, p.stderr.strip()[-500:])
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1]), None
+    except (ValueError, IndexError):
+        return None, "unreadable output %r" % p.stdout[-300:]
 
 
 # --------------------------------------------------------------------------
@@ -327,6 +355,9 @@ def run_ours(binary, model_path, size, runs, extra=()):
             except ValueError:
                 continue
             if result.get("size") == size:
+                for key in ("scalar_s", "spatial_s"):
+                    if not isinstance(result.get(key), (int, float)) or result[key] > 1e9:
+                        result[key] = None
                 return result, None
     return None, "no JSON result in its output: %r" % p.stdout[-300:]
 
@@ -338,20 +369,6 @@ def ours_has_budget(binary):
     except subprocess.TimeoutExpired:
         return False
     return "--budget" in (p.stdout + p.stderr)
-
-
-def run_torch_peak(network, size):
-    cmd = [sys.executable, os.path.abspath(__file__), "--torch-peak-helper", network, str(size)]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return None, "timed out after %d s" % TIMEOUT
-    if p.returncode != 0:
-        return None, "exit status %d: %s" % (p.returncode, p.stderr.strip()[-500:])
-    try:
-        return json.loads(p.stdout.strip().splitlines()[-1]), None
-    except (ValueError, IndexError):
-        return None, "unreadable output %r" % p.stdout[-300:]
 
 
 # --------------------------------------------------------------------------
@@ -371,12 +388,14 @@ def fmt_ratio(a, b):
     return "%.2fx" % (a / b) if a and b else "-"
 
 
-def tile_note(result):
-    """" (tile N)" when bench-distance reports a tile smaller than the image."""
-    tile = result.get("tile")
-    if tile and tile < result["size"]:
-        return " (tile %d)" % tile
-    return ""
+def fmt_pct(x):
+    return "%.0f%%" % (100 * x) if x is not None else "-"
+
+
+def tile_of(result):
+    """bench-distance's tile side, or None if it ran the image whole (or did not say)."""
+    tile = (result or {}).get("tile")
+    return tile if tile and tile < result["size"] else None
 
 
 def print_table(rows, header, align=None):
@@ -393,19 +412,37 @@ def print_table(rows, header, align=None):
         print(line(r))
 
 
+# --------------------------------------------------------------------------
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Time our LPIPS distance against PyTorch's, "
                                 "side by side.")
     p.add_argument("--build", default=os.path.join(TOP, "build"), metavar="DIR",
                    help="meson build directory (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
-                   help="only SqueezeNet at 256x256 and AlexNet at 512x512")
+                   help="only SqueezeNet at 256x256 and AlexNet at 512x512, and no "
+                   "8192x8192 memory run")
+    p.add_argument("--keep-heap", action="store_true",
+                   help="set glibc's malloc thresholds so that freed memory is reused "
+                   "(both sides; see the module docstring)")
     p.add_argument("--torch-peak-helper", nargs=2, metavar=("NETWORK", "SIZE"),
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.torch_peak_helper:
         return torch_peak_helper(args.torch_peak_helper[0], int(args.torch_peak_helper[1]))
+
+    if args.keep_heap and any(os.environ.get(k) != v for k, v in KEEP_HEAP_ENV.items()):
+        # glibc reads these when the process starts: start again with them.
+        os.environ.update(KEEP_HEAP_ENV)
+        script = os.path.abspath(__file__)
+        os.execv(sys.executable, [sys.executable, script] + sys.argv[1:])
+    heap = ("MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = %s (both sides)"
+            % KEEP_HEAP_ENV["MALLOC_MMAP_THRESHOLD_"]
+            if all(os.environ.get(k) == v for k, v in KEEP_HEAP_ENV.items())
+            else "glibc's defaults%s" % (" (MALLOC_* variables set in the environment)"
+                                         if any(k.startswith("MALLOC_") for k in os.environ)
+                                         else ""))
 
     binary = os.path.join(args.build, "tests", "bench-distance")
     if not os.access(binary, os.X_OK):
@@ -438,37 +475,42 @@ def main(argv=None):
             models[net] = os.path.join(tmp, "%s-%s.safetensors" % (net, CALIBRATION))
             tensors[net] = synth_weights.write_model(models[net], net, CALIBRATION, SEED)
 
+        # Speed: ours, then PyTorch, case by case.
         for net, size in cases:
             runs = VGG_RUNS if net == "vgg" else RUNS
-            progress("%s %dx%d: ours (%d runs)" % (net, size, size, runs))
             meter = LoadMeter()
+            progress("%s %dx%d: ours (best of %d)" % (net, size, size, runs))
+            c0 = cpu_seconds(resource.RUSAGE_CHILDREN)
             ours, err = run_ours(binary, models[net], size, runs)
+            ours_sys = sys_share(c0, cpu_seconds(resource.RUSAGE_CHILDREN))
             if ours and ours.get("blis") and ours["blis"] not in blis_lines:
                 blis_lines.append(ours["blis"])
-            progress("%s %dx%d: PyTorch (%d runs)" % (net, size, size, runs))
+            progress("%s %dx%d: PyTorch (best of %d)" % (net, size, size, runs))
             model = torch_model(net, tensors[net])
+            s0 = cpu_seconds(resource.RUSAGE_SELF)
             t_scalar, t_spatial = torch_time(torch, model, size, runs)
+            torch_sys = sys_share(s0, cpu_seconds(resource.RUSAGE_SELF))
             del model
-            others = meter.others()
             results.append({"network": net, "size": size, "runs": runs, "ours": ours,
-                            "others": others,
-                            "error": err, "torch_scalar": t_scalar,
-                            "torch_spatial": t_spatial})
+                            "error": err, "torch_scalar": t_scalar, "torch_spatial": t_spatial,
+                            "ours_sys": ours_sys, "torch_sys": torch_sys,
+                            "others": meter.others()})
 
         # Peak memory.
-        progress("squeeze %dx%d: peak memory, ours" % (MEMORY_SIZE, MEMORY_SIZE))
         meter = LoadMeter()
-        mem_ours, mem_ours_err = run_ours(binary, models.get("squeeze") or "", MEMORY_SIZE, 1)
+        progress("squeeze %dx%d: peak memory, ours" % (MEMORY_SIZE, MEMORY_SIZE))
+        mem_ours, mem_ours_err = run_ours(binary, models["squeeze"], MEMORY_SIZE, 1)
         progress("squeeze %dx%d: peak memory, PyTorch (fresh process)"
                  % (MEMORY_SIZE, MEMORY_SIZE))
         mem_torch, mem_torch_err = run_torch_peak("squeeze", MEMORY_SIZE)
         mem_others = meter.others()
         has_budget = ours_has_budget(binary)
         large_ours = large_ours_err = None
-        if has_budget:
+        if has_budget and not args.quick:
+            # One run without a warm-up (--runs 0): only the memory matters here.
             progress("squeeze %dx%d: peak memory, ours with --budget %d"
                      % (LARGE_SIZE, LARGE_SIZE, BUDGET_MIB))
-            large_ours, large_ours_err = run_ours(binary, models["squeeze"], LARGE_SIZE, 1,
+            large_ours, large_ours_err = run_ours(binary, models["squeeze"], LARGE_SIZE, 0,
                                                   ("--budget", str(BUDGET_MIB)))
     elapsed = time.time() - start
 
@@ -479,62 +521,70 @@ def main(argv=None):
           % (cpu["model"], min(cpu["cores"], THREADS), cpu["cpus"],
              "yes" if cpu["avx512f"] else "no"))
     if peak:
-        print("Peak:     ~%.0f GFLOP/s float32 (estimate: %d cores x %.0f MHz from /proc/cpuinfo"
-              " x %d FLOP/cycle;" % (peak, min(cpu["cores"], THREADS), cpu["mhz"], per_cycle))
-        print("          the clock is what the kernel reports, not the boost clock)")
+        print("Peak:     ~%.0f GFLOP/s float32, an estimate: %d cores x %.0f MHz (\"cpu MHz\" in"
+              % (peak, min(cpu["cores"], THREADS), cpu["mhz"]))
+        print("          /proc/cpuinfo, which may be below the real clock) x %d FLOP/cycle"
+              % per_cycle)
     else:
         print("Peak:     unknown (no \"cpu MHz\" in /proc/cpuinfo)")
-    print("PyTorch:  %s, %d threads, float32, no_grad, best of N after 1 warm-up"
-          % (torch.__version__, torch.get_num_threads()))
-    print("Ours:     bench-distance --json --runs N, BLIS_NUM_THREADS=%d (best of N after"
-          " 1 warm-up)" % THREADS)
+    print("Ours:     %s --json --runs N, BLIS_NUM_THREADS=%d; best of N after 1 warm-up"
+          % (os.path.relpath(binary, TOP) if binary.startswith(TOP) else binary, THREADS))
     for line in blis_lines or ["(no result from bench-distance)"]:
         print("BLIS:     %s" % line)
+    print("PyTorch:  %s, %d threads, float32, no_grad; best of N after 1 warm-up"
+          % (torch.__version__, torch.get_num_threads()))
+    print("malloc:   %s" % heap)
     print("Images:   PyTorch: two random images in [-1, 1]; ours: the two images bench-distance")
     print("          generates (the content does not change the time)")
     print()
 
-    rows = []
+    rows, rows2 = [], []
     for r in results:
         ours = r["ours"] or {}
         os_, op = ours.get("scalar_s"), ours.get("spatial_s")
         gf = gflop_per_distance(r["network"], r["size"])
         gfs = gf / os_ if os_ else None
-        rows.append([
-            NAMES[r["network"]], "%dx%d" % (r["size"], r["size"]), str(r["runs"]),
+        label = [NAMES[r["network"]], "%dx%d" % (r["size"], r["size"])]
+        rows.append(label + [
+            str(r["runs"]),
             fmt_time(os_), fmt_time(r["torch_scalar"]), fmt_ratio(r["torch_scalar"], os_),
             fmt_time(op), fmt_time(r["torch_spatial"]), fmt_ratio(r["torch_spatial"], op),
+        ])
+        rows2.append(label + [
             "%.1f" % gf,
             "%.0f" % gfs if gfs else "-",
             "%.0f%%" % (100 * gfs / peak) if gfs and peak else "-",
             "%.0f" % (gf / r["torch_scalar"]),
+            str(tile_of(ours) or "whole") if ours else "-",
+            fmt_pct(r["ours_sys"]), fmt_pct(r["torch_sys"]),
             "%.2f" % r["others"] if r["others"] is not None else "?",
         ])
+    print("Time per distance (both images)")
     print_table(rows, ["network", "size", "N", "ours scalar", "torch scalar", "ratio",
-                       "ours spatial", "torch spatial", "ratio", "GFLOP", "ours GF/s",
-                       "% peak", "torch GF/s", "others"])
-    print()
-    print("ratio = PyTorch time / our time (higher is better for us).")
-    print("GFLOP = 2 x multiply-adds of all convolutions up to the last tap, both images;")
-    print("GF/s  = GFLOP / scalar time; %% peak = ours GF/s / %s."
-          % ("%.0f GFLOP/s (estimate)" % peak if peak else "the peak (unknown)"))
-    print("others = CPU cores that other processes kept busy, on average, while the case ran")
-    print("         (ours and PyTorch together); above ~0.1 the times are disturbed and the")
-    print("         ratios less reliable.")
-    busy = [r for r in results if r["others"] is not None and r["others"] > 0.1]
-    if busy:
-        print("WARNING: the machine was busy during %s: compare these ratios with care."
-              % ", ".join("%s %dx%d" % (r["network"], r["size"], r["size"]) for r in busy))
+                       "ours spatial", "torch spatial", "ratio"])
+    print("ratio = PyTorch time / our time (higher is better for us)")
     for r in results:
-        if r["ours"] and tile_note(r["ours"]):
-            print("ours ran %s %dx%d in tiles of %d" % (r["network"], r["size"], r["size"],
-                                                       r["ours"]["tile"]))
         if r["error"]:
             print("ours failed for %s %dx%d: %s" % (r["network"], r["size"], r["size"],
                                                      r["error"]))
     print()
+    print("Work and throughput (scalar)")
+    print_table(rows2, ["network", "size", "GFLOP", "ours GF/s", "% peak", "torch GF/s",
+                        "ours tile", "ours sys", "torch sys", "others"])
+    print("GFLOP      = 2 x multiply-adds of all convolutions up to the last tap, both images")
+    print("GF/s       = GFLOP / scalar time; %% peak = ours GF/s / %s"
+          % ("%.0f GFLOP/s (estimate)" % peak if peak else "the peak (unknown)"))
+    print("ours tile  = the tile side bench-distance reports (\"whole\": no tiling)")
+    print("sys        = share of the CPU time spent in the kernel (page faults, mostly)")
+    print("others     = CPU cores other processes kept busy, on average, during the case;")
+    print("             above ~0.1 the times are disturbed and the ratios less reliable")
+    busy = [r for r in results if r["others"] is not None and r["others"] > 0.1]
+    if busy:
+        print("WARNING: the machine was busy during %s: compare these ratios with care."
+              % ", ".join("%s %dx%d" % (r["network"], r["size"], r["size"]) for r in busy))
+    print()
 
-    print("Targets (PyTorch time / ours, scalar and spatial)")
+    print("Targets (PyTorch time / ours)")
     by_case = {(r["network"], r["size"]): r for r in results}
     trows = []
     for net, size, goal in TARGETS:
@@ -554,50 +604,60 @@ def main(argv=None):
     print_table(trows, ["case", "target", "measured", "status"], ["<", ">", ">", "<"])
     print()
 
-    print("Peak memory, %s %s, whole process (ru_maxrss), scalar + spatial distance"
-          % (NAMES["squeeze"], CALIBRATION))
-    mrows = []
+    print("Peak memory, %s %s, whole process (ru_maxrss)" % (NAMES["squeeze"], CALIBRATION))
     input_mib = 2 * 3 * MEMORY_SIZE * MEMORY_SIZE * 4 / 2**20
+    factor = (LARGE_SIZE // MEMORY_SIZE) ** 2
     if mem_ours:
-        ours_mem = "%.0f MiB%s" % (mem_ours["peak_rss_mib"], tile_note(mem_ours))
+        ours_mem = "%.0f MiB%s" % (mem_ours["peak_rss_mib"], " (tile %d)" % tile_of(mem_ours)
+                                   if tile_of(mem_ours) else "")
     else:
         ours_mem = "failed: %s" % mem_ours_err
     if mem_torch:
-        torch_mem = "%.0f MiB (%.0f MiB before the first distance)" % (
+        torch_mem = "%.0f MiB (%.0f MiB before the distance)" % (
             mem_torch["peak_rss_mib"], mem_torch["before_mib"])
     else:
         torch_mem = "failed: %s" % mem_torch_err
-    mrows.append(["%dx%d" % (MEMORY_SIZE, MEMORY_SIZE), ours_mem, torch_mem])
-    if has_budget:
-        if large_ours:
-            large = "%.0f MiB (--budget %d%s; scalar %s, spatial %s)" % (
-                large_ours["peak_rss_mib"], BUDGET_MIB,
-                tile_note(large_ours).replace(" (", ", ").rstrip(")"),
-                fmt_time(large_ours["scalar_s"]), fmt_time(large_ours["spatial_s"]))
-        else:
-            large = "failed (--budget %d): %s" % (BUDGET_MIB, large_ours_err)
-    else:
+    if large_ours:
+        large = "%.0f MiB (--budget %d%s)" % (
+            large_ours["peak_rss_mib"], BUDGET_MIB,
+            ", tile %d" % tile_of(large_ours) if tile_of(large_ours) else "")
+    elif large_ours_err:
+        large = "failed (--budget %d): %s" % (BUDGET_MIB, large_ours_err)
+    elif not has_budget:
         large = "not run (bench-distance has no --budget option)"
-    if mem_torch:
-        factor = (LARGE_SIZE / MEMORY_SIZE) ** 2
-        torch_large = "~%.0f MiB (estimate: %d x the %dx%d figure; not run)" % (
-            factor * mem_torch["peak_rss_mib"], factor, MEMORY_SIZE, MEMORY_SIZE)
     else:
-        torch_large = "not run"
-    mrows.append(["%dx%d" % (LARGE_SIZE, LARGE_SIZE), large, torch_large])
-    print_table(mrows, ["size", "ours", "PyTorch"], ["<", "<", "<"])
-    print("PyTorch's figure includes its two float32 RGB input tensors (%.0f MiB at %dx%d,"
-          " %.0f MiB at %dx%d)." % (input_mib, MEMORY_SIZE, MEMORY_SIZE,
-                                   input_mib * (LARGE_SIZE / MEMORY_SIZE) ** 2,
-                                   LARGE_SIZE, LARGE_SIZE))
-    if mem_ours and mem_torch:
-        print("Times at %dx%d (one run each, not best-of): ours scalar %s, spatial %s"
-              " (after a warm-up);" % (MEMORY_SIZE, MEMORY_SIZE,
-                                       fmt_time(mem_ours["scalar_s"]),
-                                       fmt_time(mem_ours["spatial_s"])))
-        print("PyTorch scalar %s, spatial %s (first runs in a fresh process); others: %s."
-              % (fmt_time(mem_torch["scalar_s"]), fmt_time(mem_torch["spatial_s"]),
-                 "%.2f" % mem_others if mem_others is not None else "?"))
+        large = "not run (--quick)"
+    torch_large = ("~%.0f MiB (estimate, not run: %d x the %dx%d figure)"
+                   % (factor * mem_torch["peak_rss_mib"], factor, MEMORY_SIZE, MEMORY_SIZE)
+                   if mem_torch else "not run")
+    print_table([["%dx%d" % (MEMORY_SIZE, MEMORY_SIZE), ours_mem, torch_mem],
+                 ["%dx%d" % (LARGE_SIZE, LARGE_SIZE), large, torch_large]],
+                ["size", "ours", "PyTorch"], ["<", "<", "<"])
+    print("ours: bench-distance --json --runs 1 (scalar and spatial, 1 warm-up each)%s."
+          % (", at %dx%d --runs 0 --budget %d (one run each)" % (LARGE_SIZE, LARGE_SIZE,
+                                                                  BUDGET_MIB)
+             if large_ours else ""))
+    print("PyTorch: one spatial distance in a fresh process; its figure includes its two")
+    print("float32 RGB input tensors (%.0f MiB at %dx%d, %.0f MiB at %dx%d)."
+          % (input_mib, MEMORY_SIZE, MEMORY_SIZE, input_mib * factor, LARGE_SIZE, LARGE_SIZE))
+    times = []
+    if mem_ours:
+        times.append("ours %dx%d scalar %s, spatial %s" % (
+            MEMORY_SIZE, MEMORY_SIZE, fmt_time(mem_ours["scalar_s"]),
+            fmt_time(mem_ours["spatial_s"])))
+    if mem_torch:
+        times.append("PyTorch %dx%d spatial %s (first run)" % (
+            MEMORY_SIZE, MEMORY_SIZE, fmt_time(mem_torch["spatial_s"])))
+    if large_ours:
+        times.append("ours %dx%d scalar %s, spatial %s" % (
+            LARGE_SIZE, LARGE_SIZE, fmt_time(large_ours["scalar_s"]),
+            fmt_time(large_ours["spatial_s"])))
+    if times:
+        print("Times of these runs (single runs, not best-of):")
+        for t in times:
+            print("  " + t)
+    if mem_others is not None:
+        print("others during the %dx%d runs: %.2f" % (MEMORY_SIZE, MEMORY_SIZE, mem_others))
     print()
     print("Total time of this benchmark: %.0f s%s" % (elapsed, " (--quick)" if args.quick else ""))
     return 0
