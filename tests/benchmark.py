@@ -227,6 +227,18 @@ def sys_share(before, after):
     return system / (user + system) if user + system > 0 else None
 
 
+def fresh(cmd):
+    """`cmd` run from a small intermediate shell.
+
+    Linux carries a process's peak RSS (ru_maxrss) over from the process it
+    was forked from: a child of this (large) Python process would report at
+    least this process's size.  The shell is forked from us, but `cmd` is
+    forked from the shell ("; exit" keeps the shell from exec'ing it), so its
+    ru_maxrss is its own.
+    """
+    return ["/bin/sh", "-c", '"$0" "$@"; exit $?'] + list(cmd)
+
+
 # --------------------------------------------------------------------------
 # PyTorch side.
 
@@ -317,7 +329,7 @@ def torch_peak_helper(network, size):
 def run_torch_peak(network, size):
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-peak-helper", network, str(size)]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run(fresh(cmd), capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None, "timed out after %d s" % TIMEOUT
     if p.returncode != 0:
@@ -341,7 +353,7 @@ def run_ours(binary, model_path, size, runs, extra=()):
     """Run bench-distance; returns (result dict, None) or (None, error text)."""
     cmd = [binary, "--json", "--runs", str(runs)] + list(extra) + [model_path, str(size)]
     try:
-        p = subprocess.run(cmd, env=ours_env(), capture_output=True, text=True,
+        p = subprocess.run(fresh(cmd), env=ours_env(), capture_output=True, text=True,
                            timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None, "timed out after %d s" % TIMEOUT
@@ -505,13 +517,15 @@ def main(argv=None):
         mem_torch, mem_torch_err = run_torch_peak("squeeze", MEMORY_SIZE)
         mem_others = meter.others()
         has_budget = ours_has_budget(binary)
-        large_ours = large_ours_err = None
+        large_ours = large_ours_err = large_others = None
         if has_budget and not args.quick:
             # One run without a warm-up (--runs 0): only the memory matters here.
             progress("squeeze %dx%d: peak memory, ours with --budget %d"
                      % (LARGE_SIZE, LARGE_SIZE, BUDGET_MIB))
+            meter = LoadMeter()
             large_ours, large_ours_err = run_ours(binary, models["squeeze"], LARGE_SIZE, 0,
                                                   ("--budget", str(BUDGET_MIB)))
+            large_others = meter.others()
     elapsed = time.time() - start
 
     # ---------------------------------------------------------------- report
@@ -656,8 +670,10 @@ def main(argv=None):
         print("Times of these runs (single runs, not best-of):")
         for t in times:
             print("  " + t)
-    if mem_others is not None:
-        print("others during the %dx%d runs: %.2f" % (MEMORY_SIZE, MEMORY_SIZE, mem_others))
+    loads = [("%dx%d" % (n, n), v) for n, v in ((MEMORY_SIZE, mem_others),
+                                                 (LARGE_SIZE, large_others)) if v is not None]
+    if loads:
+        print("others during these runs: %s" % ", ".join("%.2f at %s" % (v, n) for n, v in loads))
     print()
     print("Total time of this benchmark: %.0f s%s" % (elapsed, " (--quick)" if args.quick else ""))
     return 0
