@@ -32,21 +32,13 @@ void
 perceptual_colormap_paint (const float *map,
                            gsize        n,
                            const char  *colormap,
-                           gboolean     auto_range,
                            float        lo,
                            float        hi,
                            float        opacity,
                            float       *rgba)
 {
-  float scale;
+  float scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
 
-  if (auto_range)
-    {
-      lo = hi = 0.0f;
-      for (gsize i = 0; i < n; i++)
-        hi = MAX (hi, map[i]);
-    }
-  scale = hi > lo ? 1.0f / (hi - lo) : 0.0f;
   for (gsize i = 0; i < n; i++, rgba += 4)
     {
       float heat[3];

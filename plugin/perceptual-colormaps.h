@@ -26,13 +26,11 @@ gboolean perceptual_colormap_lookup (const char *name,
 
 /* Paints n distances as colours of map `colormap` over `rgba` (the
  * reference, R'G'B'A float, not premultiplied): Porter-Duff "over" with
- * the colours' alpha = opacity.  The range is [lo, hi], or with auto_range
- * [0, the largest distance].
+ * the colours' alpha = opacity.  Distances lo .. hi span the colour map.
  */
 void     perceptual_colormap_paint  (const float *map,
                                      gsize        n,
                                      const char  *colormap,
-                                     gboolean     auto_range,
                                      float        lo,
                                      float        hi,
                                      float        opacity,

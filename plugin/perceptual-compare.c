@@ -244,7 +244,7 @@ perceptual_paint_heatmap (GeglBuffer          *reference,
       float *out = it->items[0].data;
 
       memcpy (out, it->items[1].data, (gsize) it->length * 4 * sizeof (float));
-      perceptual_colormap_paint (it->items[2].data, it->length, colormap, FALSE,
+      perceptual_colormap_paint (it->items[2].data, it->length, colormap,
                                  range_min, range_max, opacity, out);
     }
 }
