@@ -31,6 +31,12 @@ perc_blis_configure (void)
 #endif
 }
 
+void
+perc_blis_set_threads (int threads)
+{
+  bli_thread_set_num_threads (MAX (threads, 1));
+}
+
 char *
 perc_blis_describe (void)
 {

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  */
 gboolean perc_blis_configure (void);
 
+/* Threads BLIS uses inside each call from now on (1 when the caller runs
+ * several computations side by side).
+ */
+void     perc_blis_set_threads (int threads);
+
 /* E.g. "BLIS 0.9.0, skx kernels, 2 threads"; free with g_free (). */
 char    *perc_blis_describe  (void);
 

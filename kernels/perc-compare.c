@@ -25,14 +25,14 @@ perc_comparer_free (PercComparer *c)
 }
 
 gboolean
-perc_comparer_run (PercComparer    *c,
-                   PercCalibration  calibration,
-                   const PercImage *reference,
-                   const PercImage *image,
-                   PercDistance    *out,
-                   GError         **error)
+perc_comparer_run (PercComparer     *c,
+                   const PercMetric *metric,
+                   const PercImage  *reference,
+                   const PercImage  *image,
+                   PercDistance     *out,
+                   GError          **error)
 {
-  gboolean scaling = perc_calibration_scales (calibration);
+  gboolean scaling = perc_calibration_scales (metric->calibration);
 
   if (reference->width != image->width || reference->height != image->height)
     {
@@ -42,9 +42,9 @@ perc_comparer_run (PercComparer    *c,
                    image->width, image->height);
       return FALSE;
     }
-  return perc_model_supports (c->model, calibration, error) &&
+  return perc_metric_check (c->model, metric, error) &&
          perc_extractor_run (c->extractor, reference, scaling, c->features[0], error) &&
          perc_extractor_run (c->extractor, image, scaling, c->features[1], error) &&
-         perc_distance_compute (c->model, calibration, c->features[0],
+         perc_distance_compute (c->model, metric, c->features[0],
                                 c->features[1], out, error);
 }

@@ -23,12 +23,12 @@ void          perc_comparer_free (PercComparer    *comparer);
 /* The distance between `reference` and `image`, which must have the same
  * size.  Fills `out` as perc_distance_compute ().
  */
-gboolean      perc_comparer_run  (PercComparer    *comparer,
-                                  PercCalibration  calibration,
-                                  const PercImage *reference,
-                                  const PercImage *image,
-                                  PercDistance    *out,
-                                  GError         **error);
+gboolean      perc_comparer_run  (PercComparer     *comparer,
+                                  const PercMetric *metric,
+                                  const PercImage  *reference,
+                                  const PercImage  *image,
+                                  PercDistance     *out,
+                                  GError          **error);
 
 G_END_DECLS
 

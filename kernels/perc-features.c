@@ -173,6 +173,21 @@ perc_features_bytes (const PercModel *model,
   return network_bytes (model, width, height, TRUE);
 }
 
+static void
+add (const float *a,
+     const float *b,
+     gsize        n,
+     gboolean     relu,
+     float       *dst)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = a[i] + b[i];
+
+      dst[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
 gboolean
 perc_extractor_run (PercExtractor   *ex,
                     const PercImage *image,
@@ -209,6 +224,9 @@ perc_extractor_run (PercExtractor   *ex,
         perc_conv_forward (&model->convs[i], src, in->h, in->w,
                            dst + (gsize) op->dst_channel * out->h * out->w,
                            ex->scratch);
+      else if (op->kind == PERC_OP_ADD)
+        add (src, buffer (ex, features, op->src2),
+             (gsize) out->c * out->h * out->w, op->relu, dst);
       else
         perc_maxpool (src, in->c, in->h, in->w, op->kernel, op->stride,
                       op->pad, dst, out->h, out->w);

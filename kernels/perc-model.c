@@ -11,6 +11,7 @@
 
 #define FORMAT "gegl-perceptual-model"
 #define FORMAT_VERSION "1"
+#define PERC_BATCH_NORM_EPSILON 1e-5     /* torchvision's */
 
 static const char *const calibration_names[] = {
   [PERC_CALIBRATION_LPIPS_V0_1] = "lpips-v0.1",
@@ -36,6 +37,17 @@ perc_calibration_from_name (const char      *name,
         return TRUE;
       }
   return FALSE;
+}
+
+PercCalibration
+perc_calibration_default (const char *network)
+{
+  static const char *const calibrated[] = { "squeeze", "alex", "vgg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (calibrated); i++)
+    if (!g_strcmp0 (network, calibrated[i]))
+      return PERC_CALIBRATION_LPIPS_V0_1;
+  return PERC_CALIBRATION_UNWEIGHTED;
 }
 
 char *
@@ -202,6 +214,62 @@ model_size (const PercNet *net,
   return n;
 }
 
+/* A ResNet described by the metadata "resnet_block" (basic, bottleneck)
+ * and "resnet_blocks" (blocks per stage, e.g. "2,2,2,2").
+ */
+static PercNet *
+resnet_from_metadata (const PercSafetensors *st,
+                      const char            *network,
+                      const char            *architecture,
+                      GError               **error)
+{
+  const char     *kind = perc_safetensors_metadata (st, "resnet_block");
+  const char     *list = perc_safetensors_metadata (st, "resnet_blocks");
+  PercResnetBlock block;
+  int             blocks[PERC_RESNET_MAX_STAGES];
+  int             n = 0;
+  char          **parts;
+  gboolean        ok = TRUE;
+
+  if (g_strcmp0 (architecture, "resnet"))
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   "unknown architecture \"%s\" (known: resnet)", architecture);
+      return NULL;
+    }
+  if (!g_strcmp0 (kind, "basic"))
+    block = PERC_RESNET_BASIC;
+  else if (!g_strcmp0 (kind, "bottleneck"))
+    block = PERC_RESNET_BOTTLENECK;
+  else
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   "metadata \"resnet_block\" is \"%s\", not basic or bottleneck",
+                   kind ? kind : "");
+      return NULL;
+    }
+  parts = g_strsplit (list ? list : "", ",", -1);
+  for (char **p = parts; ok && *p; p++)
+    {
+      guint64 v;
+
+      ok = n < PERC_RESNET_MAX_STAGES &&
+           g_ascii_string_to_unsigned (g_strstrip (*p), 10, 1, 64, &v, NULL);
+      if (ok)
+        blocks[n++] = v;
+    }
+  g_strfreev (parts);
+  if (!ok || n == 0)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   "metadata \"resnet_blocks\" is \"%s\", not 1 to %d numbers of "
+                   "blocks (1 to 64) separated by commas", list ? list : "",
+                   PERC_RESNET_MAX_STAGES);
+      return NULL;
+    }
+  return perc_net_new_resnet (network, block, blocks, n, error);
+}
+
 static gboolean
 read_metadata (PercModel             *model,
                const PercSafetensors *st,
@@ -212,6 +280,7 @@ read_metadata (PercModel             *model,
   const char *version = perc_safetensors_metadata (st, "format_version");
   const char *network = perc_safetensors_metadata (st, "network");
   const char *calibration = perc_safetensors_metadata (st, "calibration");
+  const char *architecture = perc_safetensors_metadata (st, "architecture");
   GError     *net_error = NULL;
 
   if (g_strcmp0 (format, FORMAT))
@@ -225,13 +294,64 @@ read_metadata (PercModel             *model,
   if (!perc_calibration_from_name (calibration, &model->calibration))
     return model_error (error, path, "unknown calibration \"%s\"",
                         calibration ? calibration : "");
-  model->net = perc_net_new_builtin (network, &net_error);
+  if (architecture)
+    model->net = resnet_from_metadata (st, network, architecture, &net_error);
+  else
+    model->net = perc_net_new_builtin (network, &net_error);
   if (!model->net)
     {
       model_error (error, path, "%s", net_error->message);
       g_error_free (net_error);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Evaluation-mode batch norm after a bias-free convolution, folded into
+ * it: y = (conv (x) - mean) * gamma / sqrt (var + eps) + beta.
+ */
+static gboolean
+fold_batch_norm (const PercSafetensors *st,
+                 const PercOp          *op,
+                 PercConv              *conv,
+                 float                 *bias,
+                 GHashTable            *used,
+                 GError               **error)
+{
+  static const char *const parts[] = { "weight", "bias", "running_mean", "running_var" };
+  gint64 shape[1] = { op->out_channels };
+  gsize  per_out = (gsize) op->in_channels * op->kernel * op->kernel;
+  float *bn = g_new (float, 4 * op->out_channels);
+  float *weight = (float *) conv->weight;
+  char   name[PERC_MAX_NAME + 16];
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_snprintf (name, sizeof name, "%s.%s", op->bn, parts[i]);
+      if (!take_tensor (st, name, shape, 1, bn + i * op->out_channels, used, error))
+        {
+          g_free (bn);
+          return FALSE;
+        }
+    }
+  for (int o = 0; o < op->out_channels; o++)
+    {
+      double var = bn[3 * op->out_channels + o];
+      double scale;
+
+      if (var < 0)
+        {
+          g_free (bn);
+          return model_error (error, perc_safetensors_get_path (st),
+                              "tensor \"%s.running_var\" has a negative variance",
+                              op->bn);
+        }
+      scale = bn[o] / sqrt (var + PERC_BATCH_NORM_EPSILON);
+      for (gsize i = 0; i < per_out; i++)
+        weight[o * per_out + i] *= scale;
+      bias[o] = bn[op->out_channels + o] - bn[2 * op->out_channels + o] * scale;
+    }
+  g_free (bn);
   return TRUE;
 }
 
@@ -264,10 +384,11 @@ read_weights (PercModel             *model,
         return FALSE;
       conv->weight = p;
       p += wshape[0] * wshape[1] * wshape[2] * wshape[3];
-      g_snprintf (name, sizeof name, "%s.bias", op->weight);
-      if (!take_tensor (st, name, wshape, 1, p, used, error))
-        return FALSE;
       conv->bias = p;
+      g_snprintf (name, sizeof name, "%s.bias", op->weight);
+      if (op->bn[0] ? !fold_batch_norm (st, op, conv, p, used, error)
+                    : !take_tensor (st, name, wshape, 1, p, used, error))
+        return FALSE;
       p += op->out_channels;
     }
   for (int t = 0; with_lin && t < net->n_taps; t++)

@@ -35,6 +35,11 @@ const char *perc_calibration_name      (PercCalibration  calibration);
 gboolean    perc_calibration_from_name (const char      *name,
                                         PercCalibration *calibration);
 
+/* The calibration a network's distances use unless told otherwise: LPIPS
+ * v0.1 for the networks LPIPS calibrated, unweighted for the others.
+ */
+PercCalibration perc_calibration_default (const char *network);
+
 /* File name of an installed model: "<network>-<calibration>.safetensors". */
 char       *perc_model_file_name       (const char      *network,
                                         PercCalibration  calibration);

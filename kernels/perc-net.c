@@ -1,5 +1,6 @@
 /* The built-in networks: torchvision's SqueezeNet 1.1, AlexNet and VGG-16
- * `features`, up to the last LPIPS tap.  Tensor names are torchvision's.
+ * `features`, up to the last LPIPS tap, and its ResNets up to the last
+ * stage.  Tensor names are torchvision's.
  */
 #include <string.h>
 
@@ -30,6 +31,7 @@ add_op (PercNet   *net,
   memset (op, 0, sizeof *op);
   op->kind = kind;
   op->src = src;
+  op->src2 = -1;
   op->dst = dst;
   op->kernel = kernel;
   op->stride = stride;
@@ -172,21 +174,120 @@ build_vgg (PercNet *net)
     }
 }
 
+/* A convolution without bias whose batch norm is folded in at load time. */
+static int
+conv_bn (PercNet    *net,
+         int         src,
+         const char *prefix,
+         const char *weight,
+         const char *bn,
+         int         out_channels,
+         int         kernel,
+         int         stride,
+         gboolean    relu)
+{
+  int  dst = add_buffer (net);
+  char name[PERC_MAX_NAME];
+
+  g_snprintf (name, sizeof name, "%s%s", prefix, weight);
+  conv (net, src, dst, name, out_channels, kernel, stride, kernel / 2);
+  g_snprintf (net->ops[net->n_ops - 1].bn, PERC_MAX_NAME, "%s%s", prefix, bn);
+  net->ops[net->n_ops - 1].relu = relu;
+  return dst;
+}
+
+/* torchvision's BasicBlock or Bottleneck (stride on the 3x3 convolution). */
+static int
+residual_block (PercNet        *net,
+                int             src,
+                int             stage,
+                int             index,
+                PercResnetBlock block,
+                int             stride)
+{
+  int     planes = 64 << (stage - 1);
+  int     out = block == PERC_RESNET_BOTTLENECK ? 4 * planes : planes;
+  int     identity = src, b, dst;
+  char    prefix[PERC_MAX_NAME];
+  PercOp *op;
+
+  g_snprintf (prefix, sizeof prefix, "layer%d.%d.", stage, index);
+  if (stride != 1 || net->channels[src] != out)
+    identity = conv_bn (net, src, prefix, "downsample.0", "downsample.1",
+                        out, 1, stride, FALSE);
+  if (block == PERC_RESNET_BASIC)
+    {
+      b = conv_bn (net, src, prefix, "conv1", "bn1", planes, 3, stride, TRUE);
+      b = conv_bn (net, b, prefix, "conv2", "bn2", planes, 3, 1, FALSE);
+    }
+  else
+    {
+      b = conv_bn (net, src, prefix, "conv1", "bn1", planes, 1, 1, TRUE);
+      b = conv_bn (net, b, prefix, "conv2", "bn2", planes, 3, stride, TRUE);
+      b = conv_bn (net, b, prefix, "conv3", "bn3", out, 1, 1, FALSE);
+    }
+  dst = add_buffer (net);
+  op = add_op (net, PERC_OP_ADD, b, dst, 1, 1, 0);
+  op->src2 = identity;
+  op->relu = TRUE;
+  net->channels[dst] = out;
+  return dst;
+}
+
+static void
+build_resnet (PercNet        *net,
+              PercResnetBlock block,
+              const int      *blocks,
+              int             n_stages)
+{
+  int stem = conv_bn (net, 0, "", "conv1", "bn1", 64, 7, 2, TRUE);
+  int b = add_buffer (net);
+
+  add_op (net, PERC_OP_MAXPOOL, stem, b, 3, 2, 1);
+  net->channels[b] = 64;
+  for (int s = 0; s < n_stages; s++)
+    {
+      for (int i = 0; i < blocks[s]; i++)
+        b = residual_block (net, b, s + 1, i, block, i == 0 && s > 0 ? 2 : 1);
+      tap (net, b);
+    }
+  tap (net, stem);
+  net->default_layers = (1u << n_stages) - 1;
+}
+
 static const struct
 {
-  const char *name;
-  void      (*build) (PercNet *net);
+  const char     *name;
+  void          (*build) (PercNet *net);
+  PercResnetBlock block;
+  int             blocks[PERC_RESNET_MAX_STAGES];
 } builtins[] = {
-  { "squeeze", build_squeeze },
-  { "alex",    build_alex },
-  { "vgg",     build_vgg },
+  { "squeeze",  build_squeeze, 0, { 0 } },
+  { "alex",     build_alex,    0, { 0 } },
+  { "vgg",      build_vgg,     0, { 0 } },
+  { "resnet18", NULL, PERC_RESNET_BASIC,      { 2, 2, 2, 2 } },
+  { "resnet34", NULL, PERC_RESNET_BASIC,      { 3, 4, 6, 3 } },
+  { "resnet50", NULL, PERC_RESNET_BOTTLENECK, { 3, 4, 6, 3 } },
 };
 
 const char *const *
 perc_net_builtin_names (void)
 {
-  static const char *const names[] = { "squeeze", "alex", "vgg", NULL };
+  static const char *const names[] = {
+    "squeeze", "alex", "vgg", "resnet18", "resnet34", "resnet50", NULL
+  };
   return names;
+}
+
+static PercNet *
+net_new (const char *name)
+{
+  PercNet *net = g_new0 (PercNet, 1);
+
+  net->name = g_strdup (name);
+  add_buffer (net);
+  net->channels[0] = 3;
+  return net;
 }
 
 PercNet *
@@ -196,18 +297,79 @@ perc_net_new_builtin (const char *name,
   for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
     if (!g_strcmp0 (name, builtins[i].name))
       {
-        PercNet *net = g_new0 (PercNet, 1);
+        PercNet *net;
 
-        net->name = g_strdup (name);
-        add_buffer (net);
-        net->channels[0] = 3;
+        if (!builtins[i].build)
+          return perc_net_new_resnet (name, builtins[i].block, builtins[i].blocks,
+                                      PERC_RESNET_MAX_STAGES, error);
+        net = net_new (name);
         builtins[i].build (net);
+        net->default_layers = (1u << net->n_taps) - 1;
         return net;
       }
   g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-               "unknown network \"%s\" (known: squeeze, alex, vgg)",
+               "unknown network \"%s\" (known: squeeze, alex, vgg, resnet18, "
+               "resnet34, resnet50, or a ResNet described by the model file)",
                name ? name : "");
   return NULL;
+}
+
+static gboolean
+valid_name (const char *name)
+{
+  if (!name || !g_ascii_islower (name[0]) || strlen (name) > 31)
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (!g_ascii_islower (*c) && !g_ascii_isdigit (*c) && !strchr ("_.-", *c))
+      return FALSE;
+  return TRUE;
+}
+
+PercNet *
+perc_net_new_resnet (const char      *name,
+                     PercResnetBlock  block,
+                     const int       *blocks,
+                     int              n_stages,
+                     GError         **error)
+{
+  PercNet *net;
+
+  if (!valid_name (name))
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   "\"%s\" is not a valid network name (lower-case letters, "
+                   "digits, '_', '.', '-'; at most 31)", name ? name : "");
+      return NULL;
+    }
+  if (n_stages < 1 || n_stages > PERC_RESNET_MAX_STAGES)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                   "a ResNet has 1 to %d stages, not %d", PERC_RESNET_MAX_STAGES,
+                   n_stages);
+      return NULL;
+    }
+  for (int s = 0; s < n_stages; s++)
+    if (blocks[s] < 1 || blocks[s] > 64)
+      {
+        g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                     "stage %d of a ResNet needs 1 to 64 blocks, not %d",
+                     s + 1, blocks[s]);
+        return NULL;
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
+    if (!strcmp (name, builtins[i].name) &&
+        (!g_str_has_prefix (name, "resnet") || block != builtins[i].block ||
+         n_stages != PERC_RESNET_MAX_STAGES ||
+         memcmp (blocks, builtins[i].blocks, sizeof builtins[i].blocks)))
+      {
+        g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                     "the blocks described for \"%s\" are not its standard "
+                     "ones; give a custom network another name", name);
+        return NULL;
+      }
+  net = net_new (name);
+  build_resnet (net, block, blocks, n_stages);
+  return net;
 }
 
 void

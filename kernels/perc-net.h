@@ -16,22 +16,27 @@ G_BEGIN_DECLS
 typedef enum
 {
   PERC_OP_CONV,     /* convolution + bias (+ ReLU); appends its channels to dst */
-  PERC_OP_MAXPOOL
+  PERC_OP_MAXPOOL,
+  PERC_OP_ADD       /* dst = src + src2 (+ ReLU): a residual connection */
 } PercOpKind;
 
 typedef struct
 {
   PercOpKind kind;
   int        src;
+  int        src2;                   /* add */
   int        dst;
   char       weight[PERC_MAX_NAME];  /* conv: prefix of "<weight>.weight/.bias" */
+  char       bn[PERC_MAX_NAME];      /* conv: batch norm folded in at load time,
+                                      * prefix of its tensors; the convolution
+                                      * then has no bias tensor */
   int        in_channels;            /* conv */
   int        out_channels;           /* conv */
   int        dst_channel;            /* conv: first channel written in dst */
   int        kernel;
   int        stride;
   int        pad;
-  gboolean   relu;                   /* conv */
+  gboolean   relu;                   /* conv, add */
   gboolean   ceil_mode;              /* pool */
 } PercOp;
 
@@ -49,13 +54,33 @@ typedef struct
   int    *channels;                  /* per buffer */
   int     taps[PERC_MAX_TAPS];       /* buffer indices */
   int     n_taps;
+  guint   default_layers;            /* bit l: tap l counts by default */
 } PercNet;
+
+typedef enum
+{
+  PERC_RESNET_BASIC,
+  PERC_RESNET_BOTTLENECK
+} PercResnetBlock;
+
+#define PERC_RESNET_MAX_STAGES 4
 
 /* The names of the built-in networks, NULL-terminated. */
 const char *const *perc_net_builtin_names (void);
 
 PercNet  *perc_net_new_builtin (const char *name,
                                 GError    **error);
+/* A torchvision ResNet of 1 to 4 stages with `blocks[s]` blocks each:
+ * the stem (7x7/2 convolution, batch norm, ReLU, 3x3/2 max pool), then
+ * the stages.  Taps: each stage's output, then the stem's ReLU (not
+ * counted by default).  `name` is free for custom networks; resnet18,
+ * resnet34 and resnet50 must have their standard blocks.
+ */
+PercNet  *perc_net_new_resnet  (const char      *name,
+                                PercResnetBlock  block,
+                                const int       *blocks,
+                                int              n_stages,
+                                GError         **error);
 void      perc_net_free        (PercNet    *net);
 
 /* Output size of a convolution or pooling along one axis; < 1 if the

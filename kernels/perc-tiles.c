@@ -10,6 +10,7 @@
 
 #include "perc-difference.h"
 #include "perc-error.h"
+#include "perc-pooled.h"
 #include "perc-resize.h"
 #include "perc-tiles.h"
 
@@ -36,21 +37,27 @@ reaches (const PercNet *net,
   for (int i = 0; i < net->n_ops; i++)
     {
       const PercOp *op = &net->ops[i];
-      const Reach  *s = &r[op->src];
-      Reach        *d = &r[op->dst];
-      Reach         n = { s->stride * op->stride, op->pad * s->stride + s->lo,
-                          (op->kernel - 1) * s->stride + s->ext };
 
-      if (d->stride)
+      /* A residual add reads both sources at the same positions. */
+      for (int k = 0; k < (op->kind == PERC_OP_ADD ? 2 : 1); k++)
         {
-          /* Several producers (a concatenation): the union of fields. */
-          int lo = MAX (d->lo, n.lo);
-          int end = MAX (d->ext - d->lo, n.ext - n.lo);
+          const Reach *s = &r[k ? op->src2 : op->src];
+          Reach       *d = &r[op->dst];
+          Reach        n = { s->stride * op->stride, op->pad * s->stride + s->lo,
+                             (op->kernel - 1) * s->stride + s->ext };
 
-          n = (Reach) { n.stride, lo, end + lo };
+          if (d->stride)
+            {
+              /* Several producers: the union of their fields. */
+              int lo = MAX (d->lo, n.lo);
+              int end = MAX (d->ext - d->lo, n.ext - n.lo);
+
+              g_assert (d->stride == n.stride);
+              n = (Reach) { n.stride, lo, end + lo };
+            }
+          *d = n;
+          align = align / gcd (align, n.stride) * n.stride;
         }
-      *d = n;
-      align = align / gcd (align, n.stride) * n.stride;
     }
   return align;
 }
@@ -241,6 +248,8 @@ struct _PercTiler
   float         *rgb, *diff[PERC_MAX_TAPS], *scratch, *map;
   gsize          rgb_size, diff_size[PERC_MAX_TAPS], scratch_size, map_size;
   double         sums[PERC_MAX_TAPS];
+  PercPooled     pooled[PERC_MAX_TAPS];
+  guint          layers;        /* the metric's */
 };
 
 typedef PercTiler Work;
@@ -266,7 +275,10 @@ perc_tiler_free (PercTiler *t)
   perc_features_free (t->f[0]);
   perc_features_free (t->f[1]);
   for (int l = 0; l < PERC_MAX_TAPS; l++)
-    g_free (t->diff[l]);
+    {
+      g_free (t->diff[l]);
+      perc_pooled_clear (&t->pooled[l]);
+    }
   g_free (t->rgb);
   g_free (t->scratch);
   g_free (t->map);
@@ -288,7 +300,7 @@ grow (float **buffer, gsize *size, gsize n)
 
 static gboolean
 run_tile (Work                  *w,
-          PercCalibration        calibration,
+          const PercMetric      *metric,
           PercReadRegion         read,
           gpointer               read_data,
           const PercTileOptions *o,
@@ -296,7 +308,7 @@ run_tile (Work                  *w,
           GError               **error)
 {
   const Plan *p = &w->plan;
-  gboolean    scaling = perc_calibration_scales (calibration);
+  gboolean    scaling = perc_calibration_scales (metric->calibration);
   int         own[4][PERC_MAX_TAPS], ax[PERC_MAX_TAPS], bx[PERC_MAX_TAPS];
   int         ay[PERC_MAX_TAPS], by[PERC_MAX_TAPS];
   int         cx0, cx1, cy0, cy1;
@@ -304,8 +316,9 @@ run_tile (Work                  *w,
 
   for (int l = 0; l < p->n_layers; l++)
     {
-      /* An upsampled map samples every layer (or the chosen one). */
-      gboolean sampled = o->write && !o->layer_grid && (o->layer < 0 || o->layer == l);
+      /* An upsampled map samples the selected layers (or the chosen one). */
+      gboolean sampled = o->write && !o->layer_grid &&
+                         (o->layer < 0 ? (w->layers >> l) & 1 : o->layer == l);
 
       needed (p, l, p->grid[l].w, sampled ? p->xs[l] : NULL, p->width,
               tile->x, tile->x + tile->width, &own[0][l], &own[1][l], &ax[l], &bx[l]);
@@ -334,11 +347,20 @@ run_tile (Work                  *w,
       const PercShape *s = &w->f[0]->shapes[l];
       gsize            n = (gsize) s->h * s->w;
       int              ox = cx0 / p->reach[l].stride, oy = cy0 / p->reach[l].stride;
-      float           *d = grow (&w->diff[l], &w->diff_size[l], n);
+      float           *d;
       double           sum = 0;
 
+      if (metric->kind != PERC_DISTANCE_SPATIAL)
+        {
+          for (int k = 0; k < 2; k++)
+            perc_pooled_add (&w->pooled[l], k, w->f[k]->data[l], s->w, s->h,
+                             own[0][l] - ox, own[2][l] - oy,
+                             own[1][l] - ox, own[3][l] - oy);
+          continue;
+        }
+      d = grow (&w->diff[l], &w->diff_size[l], n);
       perc_layer_difference (w->f[0]->data[l], w->f[1]->data[l], s->c, n,
-                             perc_model_lin (p->model, calibration, l), d,
+                             perc_model_lin (p->model, metric->calibration, l), d,
                              grow (&w->scratch, &w->scratch_size, 2 * n));
       /* The positions this tile owns, for the layer's mean. */
       for (int y = own[2][l]; y < own[3][l]; y++)
@@ -366,7 +388,7 @@ run_tile (Work                  *w,
       gboolean first = TRUE;
 
       for (int l = 0; l < p->n_layers; l++)
-        if (o->layer < 0 || o->layer == l)
+        if (o->layer < 0 ? (w->layers >> l) & 1 : o->layer == l)
           {
             int st = p->reach[l].stride;
 
@@ -382,7 +404,7 @@ run_tile (Work                  *w,
 
 gboolean
 perc_tiler_run (PercTiler             *w,
-                PercCalibration        calibration,
+                const PercMetric      *metric,
                 int                    width,
                 int                    height,
                 PercReadRegion         read,
@@ -399,9 +421,20 @@ perc_tiler_run (PercTiler             *w,
 
   plan_clear (&w->plan);
   memset (w->sums, 0, sizeof w->sums);
-  if (!perc_model_supports (model, calibration, error) ||
-      !plan_init (&w->plan, model, width, height, error))
+  w->layers = perc_metric_check (model, metric, error);
+  if (!w->layers || !plan_init (&w->plan, model, width, height, error))
     return FALSE;
+  if (o.write && metric->kind != PERC_DISTANCE_SPATIAL)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   "the %s distance has no map: it compares whole layers",
+                   perc_distance_kind_name (metric->kind));
+      return FALSE;
+    }
+  for (int l = 0; metric->kind != PERC_DISTANCE_SPATIAL && l < w->plan.n_layers; l++)
+    perc_pooled_reset (&w->pooled[l], metric->kind == PERC_DISTANCE_STYLE ?
+                       PERC_POOLED_STYLE : PERC_POOLED_MEAN,
+                       model->net->channels[model->net->taps[l]]);
   if (o.layer >= w->plan.n_layers)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
@@ -439,26 +472,29 @@ perc_tiler_run (PercTiler             *w,
       {
         PercRect t = { x, y, MIN (tile, width - x), MIN (tile, height - y) };
 
-        ok = run_tile (w, calibration, read, read_data, &o, &t, error);
+        ok = run_tile (w, metric, read, read_data, &o, &t, error);
       }
 
   if (ok)
     {
       out->n_layers = w->plan.n_layers;
-      out->distance = 0;
+      out->kind = metric->kind;
+      out->layers = w->layers;
       for (int l = 0; l < w->plan.n_layers; l++)
         {
           out->shapes[l] = (PercShape) { 1, w->plan.grid[l].h, w->plan.grid[l].w };
-          out->terms[l] = w->sums[l] / ((double) w->plan.grid[l].h * w->plan.grid[l].w);
-          out->distance += out->terms[l];
+          out->terms[l] = metric->kind != PERC_DISTANCE_SPATIAL ?
+                          perc_pooled_term (&w->pooled[l]) :
+                          w->sums[l] / ((double) w->plan.grid[l].h * w->plan.grid[l].w);
         }
+      perc_distance_total (out);
     }
   return ok;
 }
 
 gboolean
 perc_tiled_compare (const PercModel       *model,
-                    PercCalibration        calibration,
+                    const PercMetric      *metric,
                     int                    width,
                     int                    height,
                     PercReadRegion         read,
@@ -468,7 +504,7 @@ perc_tiled_compare (const PercModel       *model,
                     GError               **error)
 {
   PercTiler *t = perc_tiler_new (model);
-  gboolean   ok = perc_tiler_run (t, calibration, width, height, read, read_data,
+  gboolean   ok = perc_tiler_run (t, metric, width, height, read, read_data,
                                   options, out, error);
 
   perc_tiler_free (t);

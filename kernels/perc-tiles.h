@@ -37,7 +37,7 @@ typedef struct
 {
   gsize           budget;       /* bytes of working memory; 0: the default */
   int             tile;         /* output tile side; 0: the largest the budget allows */
-  int             layer;        /* -1: the spatial map (all layers); else one layer */
+  int             layer;        /* -1: the spatial map (the selected layers); else one layer */
   gboolean        layer_grid;   /* with layer >= 0: that layer's own grid */
   PercWriteRegion write;        /* NULL: no map, only the numbers */
   gpointer        write_data;
@@ -53,7 +53,7 @@ void       perc_tiler_free (PercTiler       *tiler);
 
 /* perc_tiled_compare () with the tiler's buffers. */
 gboolean   perc_tiler_run  (PercTiler             *tiler,
-                            PercCalibration        calibration,
+                            const PercMetric      *metric,
                             int                    width,
                             int                    height,
                             PercReadRegion         read,
@@ -69,7 +69,7 @@ gboolean   perc_tiler_run  (PercTiler             *tiler,
  * hold even the smallest tile (the error says how much it needs).
  */
 gboolean perc_tiled_compare (const PercModel       *model,
-                             PercCalibration        calibration,
+                             const PercMetric      *metric,
                              int                    width,
                              int                    height,
                              PercReadRegion         read,

@@ -149,9 +149,7 @@ void
 perceptual_compare (const Babl            *space,
                     GeglBuffer            *input,
                     GeglBuffer            *aux,
-                    PerceptualNetwork      network,
-                    PerceptualCalibration  calibration,
-                    const char            *weights,
+                    const PerceptualChoice *choice,
                     const PerceptualMap   *map,
                     PerceptualResult      *result)
 {
@@ -172,7 +170,7 @@ perceptual_compare (const Babl            *space,
       fail (result, TRUE, g_strdup (_("The two images do not overlap: nothing to compare")));
       return;
     }
-  result->model = perceptual_models_get (network, calibration, weights, &error);
+  result->model = perceptual_models_get (choice, &result->metric, &error);
   if (!result->model)
     {
       fail (result, TRUE, g_strdup_printf (_("Perceptual distance unavailable: %s"),
@@ -186,12 +184,14 @@ perceptual_compare (const Babl            *space,
   g_debug ("comparing %dx%d pixels", w, h);
   io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
               &result->area, map };
+  /* Only the spatial distance has a map. */
+  result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
   options.budget = memory_budget ();
   options.layer = map ? map->layer : -1;
   options.layer_grid = map && map->layer_grid;
-  options.write = map ? write_region : NULL;
+  options.write = result->has_map ? write_region : NULL;
   options.write_data = &io;
-  if (!perc_tiled_compare (result->model, (PercCalibration) calibration, w, h,
+  if (!perc_tiled_compare (result->model, &result->metric, w, h,
                            read_region, &io, &options, &result->distance, &error))
     {
       fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
@@ -200,14 +200,24 @@ perceptual_compare (const Babl            *space,
     }
   else
     {
+      char *what;
+
       result->ok = TRUE;
       if (gegl_rectangle_equal (&result->area, in) &&
           gegl_rectangle_equal (&result->area, gegl_buffer_get_extent (aux)))
-        result->status = g_strdup_printf (_("Compared %dx%d pixels"), w, h);
+        what = g_strdup_printf (_("Compared %dx%d pixels"), w, h);
       else
-        result->status = g_strdup_printf (_("The images differ in size or position: "
-                                            "compared their overlap, %dx%d pixels at (%d, %d)"),
-                                          w, h, result->area.x, result->area.y);
+        what = g_strdup_printf (_("The images differ in size or position: "
+                                  "compared their overlap, %dx%d pixels at (%d, %d)"),
+                                w, h, result->area.x, result->area.y);
+      if (map && !result->has_map)
+        result->status = g_strdup_printf (_("%s. The %s distance compares whole "
+                                            "layers: it has no map, only the "
+                                            "distance"), what,
+                                          perc_distance_kind_name (result->metric.kind));
+      else
+        result->status = g_strdup (what);
+      g_free (what);
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "perc-distance.h"
 #include "perceptual-enums.h"
+#include "perceptual-models.h"
 
 G_BEGIN_DECLS
 
@@ -17,7 +18,9 @@ typedef struct
   gboolean         ok;          /* FALSE: nothing compared, see status */
   GeglRectangle    area;        /* the compared region: input and aux overlap */
   const PercModel *model;
+  PercMetric       metric;      /* what was computed */
   PercDistance     distance;    /* the numbers and layer grid sizes, no maps */
+  gboolean         has_map;     /* the map was written (spatial distances) */
   char            *status;      /* what happened, for people */
 } PerceptualResult;
 
@@ -31,7 +34,8 @@ typedef struct
 
 /* Compares input and aux over their overlap, region by region within the
  * memory budget (GEGL_PERCEPTUAL_MEMORY_BUDGET, MiB; default 512), and
- * writes `map` (may be NULL).  Problems (no aux, too small an overlap,
+ * writes `map` (may be NULL; distances other than the spatial one have
+ * none, and say so in the status).  Problems (no aux, too small an overlap,
  * missing weights, NaN pixels ...) give ok = FALSE, a status that says
  * why, and a warning once per process for the ones a user must act on.
  * Both buffers are read as R'G'B' float in `space` (an op: its input's):
@@ -40,9 +44,7 @@ typedef struct
 void     perceptual_compare              (const Babl            *space,
                                           GeglBuffer            *input,
                                           GeglBuffer            *aux,
-                                          PerceptualNetwork      network,
-                                          PerceptualCalibration  calibration,
-                                          const char            *weights,
+                                          const PerceptualChoice *choice,
                                           const PerceptualMap   *map,
                                           PerceptualResult      *result);
 

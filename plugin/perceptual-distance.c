@@ -46,7 +46,7 @@ process (GeglOperation       *operation,
   /* Outside the compared region, and when nothing was compared: zero. */
   gegl_buffer_clear (output, NULL);
   perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, o->network, o->calibration, o->weights,
+                      input, aux, &PERCEPTUAL_CHOICE (o),
                       &(PerceptualMap) { output, -1, FALSE }, &r);
   o->distance = r.ok ? r.distance.distance : NAN;
   perceptual_result_finish (&r, &o->status);

@@ -22,6 +22,10 @@ perceptual_network_get_type (void)
     { PERCEPTUAL_NETWORK_SQUEEZE, N_("SqueezeNet 1.1"), "squeeze" },
     { PERCEPTUAL_NETWORK_ALEX,    N_("AlexNet"),        "alex" },
     { PERCEPTUAL_NETWORK_VGG,     N_("VGG-16"),         "vgg" },
+    { PERCEPTUAL_NETWORK_RESNET18, N_("ResNet-18"),     "resnet18" },
+    { PERCEPTUAL_NETWORK_RESNET34, N_("ResNet-34"),     "resnet34" },
+    { PERCEPTUAL_NETWORK_RESNET50, N_("ResNet-50"),     "resnet50" },
+    { PERCEPTUAL_NETWORK_FILE,    N_("From the weights file"), "file" },
     { 0, NULL, NULL }
   };
 
@@ -38,6 +42,7 @@ perceptual_calibration_get_type (void)
     { PERCEPTUAL_CALIBRATION_LPIPS_V0_1, N_("LPIPS v0.1"), "lpips-v0.1" },
     { PERCEPTUAL_CALIBRATION_LPIPS_V0_0, N_("LPIPS v0.0"), "lpips-v0.0" },
     { PERCEPTUAL_CALIBRATION_UNWEIGHTED, N_("Unweighted"), "unweighted" },
+    { PERCEPTUAL_CALIBRATION_DEFAULT,    N_("Network's default"), "default" },
     { 0, NULL, NULL }
   };
 
@@ -61,6 +66,22 @@ perceptual_colormap_name_get_type (void)
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, register_enum ("PerceptualColormapName", values));
+  return type;
+}
+
+GType
+perceptual_distance_function_get_type (void)
+{
+  static gsize type = 0;
+  static GEnumValue values[] = {
+    { PERCEPTUAL_DISTANCE_SPATIAL,   N_("Spatial (LPIPS)"), "spatial" },
+    { PERCEPTUAL_DISTANCE_MEAN_POOL, N_("Mean-pool"),       "mean-pool" },
+    { PERCEPTUAL_DISTANCE_STYLE,     N_("Style (Gram)"),    "style" },
+    { 0, NULL, NULL }
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, register_enum ("PerceptualDistanceFunction", values));
   return type;
 }
 

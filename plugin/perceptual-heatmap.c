@@ -72,12 +72,12 @@ process (GeglOperation       *operation,
   GeglBuffer      *map = gegl_buffer_new (gegl_buffer_get_extent (input),
                                           babl_format_with_space ("Y float", space));
 
-  perceptual_compare (space, input, aux, o->network, o->calibration, o->weights,
+  perceptual_compare (space, input, aux, &PERCEPTUAL_CHOICE (o),
                       &(PerceptualMap) { map, -1, FALSE }, &r);
   /* The reference shows wherever nothing was compared. */
   gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;
-  if (r.ok)
+  if (r.ok && r.has_map)
     perceptual_paint_heatmap (input, map, &r.area,
                               perceptual_enum_nick (perceptual_colormap_name_get_type (),
                                                     o->colormap),

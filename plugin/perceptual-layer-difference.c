@@ -15,7 +15,8 @@
 
 property_int (layer, _("Layer"), 1)
   description (_("Which layer, from 1 (the first, finest) to the network's "
-                 "last: 7 for SqueezeNet, 5 for AlexNet and VGG-16"))
+                 "last: 7 for SqueezeNet, 5 for AlexNet and VGG-16, 4 stages "
+                 "and then the stem (5) for ResNets"))
   value_range (1, 7)
 
 property_boolean (layer_resolution, _("At the layer's resolution"), FALSE)
@@ -55,13 +56,17 @@ layer_extent (GeglOperation *operation)
   GeglRectangle   area = perceptual_input_extent (operation);
   GeglRectangle  *aux = gegl_operation_source_get_bounding_box (operation, "aux");
   GeglRectangle   out = { area.x, area.y, 0, 0 };
-  PercNet        *net = perc_net_new_builtin (perceptual_network_name (o->network), NULL);
+  PercMetric      metric;
+  const PercModel *model = perceptual_models_get (&PERCEPTUAL_CHOICE (o), &metric, NULL);
+  const PercNet  *net = model ? model->net : NULL;
   PercShape      *shapes;
 
   if (aux && !gegl_rectangle_is_infinite_plane (aux))
     gegl_rectangle_intersect (&area, &area, aux);
   out.x = area.x;
   out.y = area.y;
+  if (!net)
+    return out;
   shapes = g_new (PercShape, net->n_buffers);
   if (o->layer <= net->n_taps &&
       perc_net_shapes (net, area.width, area.height, shapes))
@@ -70,7 +75,6 @@ layer_extent (GeglOperation *operation)
       out.height = shapes[net->taps[o->layer - 1]].h;
     }
   g_free (shapes);
-  perc_net_free (net);
   return out;
 }
 
@@ -104,7 +108,7 @@ process (GeglOperation       *operation,
 
   gegl_buffer_clear (output, NULL);
   perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, o->network, o->calibration, o->weights,
+                      input, aux, &PERCEPTUAL_CHOICE (o),
                       &(PerceptualMap) { output, l, o->layer_resolution }, &r);
   o->term = r.ok ? r.distance.terms[l] : NAN;
   perceptual_result_finish (&r, &o->status);

@@ -10,13 +10,28 @@ property_enum (network, _("Network"),
 
 property_enum (calibration, _("Calibration"),
                PerceptualCalibration, perceptual_calibration,
-               PERCEPTUAL_CALIBRATION_LPIPS_V0_1)
+               PERCEPTUAL_CALIBRATION_DEFAULT)
   description (_("LPIPS's learned weights per feature channel (v0.1 or v0.0), "
-                 "or the same weight for every channel"))
+                 "or the same weight for every channel; the default is LPIPS "
+                 "v0.1 for the networks LPIPS calibrated, unweighted for "
+                 "ResNets, and a weights file's own calibration"))
 
 property_file_path (weights, _("Weights file"), "")
   description (_("A model file made by gegl-perceptual-convert; empty uses the "
                  "installed model for the network and calibration"))
+
+property_enum (distance_function, _("Distance function"),
+               PerceptualDistanceFunction, perceptual_distance_function,
+               PERCEPTUAL_DISTANCE_SPATIAL)
+  description (_("How feature differences become a distance: position by "
+                 "position (LPIPS, the only one with a map), or whole layers "
+                 "compared through their mean features or their Gram "
+                 "matrices (style)"))
+
+property_string (layer_subset, _("Layers"), "")
+  description (_("The layers whose terms make up the distance, e.g. \"3\" or "
+                 "\"1,2,3\"; empty: the network's default (all for LPIPS "
+                 "networks, the four stages for ResNets)"))
 
 property_string (status, _("Status"), "")
   description (_("What the last computation compared, or why it could not"))

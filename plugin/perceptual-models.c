@@ -50,29 +50,45 @@ load (const char *path,
 }
 
 const PercModel *
-perceptual_models_get (PerceptualNetwork      network,
-                       PerceptualCalibration  calibration,
-                       const char            *weights,
-                       GError               **error)
+perceptual_models_get (const PerceptualChoice *choice,
+                       PercMetric             *metric,
+                       GError                **error)
 {
-  const char      *name = perceptual_network_name (network);
+  const char      *name = perceptual_network_name (choice->network);
+  gboolean         from_file = choice->network == PERCEPTUAL_NETWORK_FILE;
+  gboolean         default_cal = choice->calibration == PERCEPTUAL_CALIBRATION_DEFAULT;
   const PercModel *model;
   char            *path;
 
-  if (weights && *weights)
-    path = g_strdup (weights);
+  metric->calibration = default_cal ? perc_calibration_default (name)
+                                    : (PercCalibration) choice->calibration;
+  metric->kind = (PercDistanceKind) choice->function;
+  metric->layers = 0;
+  if (choice->weights && *choice->weights)
+    path = g_strdup (choice->weights);
+  else if (from_file)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_FILE,
+                   _("the network is to come from the weights file, but no "
+                     "weights file is given"));
+      return NULL;
+    }
   else
-    path = perc_model_locate (name, (PercCalibration) calibration,
-                              PERCEPTUAL_WEIGHTS_DIR, error);
+    path = perc_model_locate (name, metric->calibration, PERCEPTUAL_WEIGHTS_DIR, error);
   model = path ? load (path, error) : NULL;
-  if (model && g_strcmp0 (model->net->name, name))
+  if (model && !from_file && g_strcmp0 (model->net->name, name))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
                    _("%s holds a %s model, but the network chosen is %s"),
                    path, model->net->name, name);
       model = NULL;
     }
-  if (model && !perc_model_supports (model, (PercCalibration) calibration, error))
+  /* A file's own calibration is its default. */
+  if (model && from_file && default_cal)
+    metric->calibration = model->calibration;
+  if (model && !perc_layers_parse (choice->layers, model, &metric->layers, error))
+    model = NULL;
+  if (model && !(metric->layers = perc_metric_check (model, metric, error)))
     model = NULL;
   g_free (path);
   return model;

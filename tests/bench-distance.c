@@ -57,7 +57,7 @@ best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      if (!perc_tiler_run (tiler, PERC_CALIBRATION_LPIPS_V0_1, n, n, read_region, NULL,
+      if (!perc_tiler_run (tiler, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, n, n, read_region, NULL,
                            &o, &d, &error))
         {
           fprintf (stderr, "bench-distance: %s\n", error->message);

@@ -110,9 +110,8 @@ test_small (void)
 }
 
 static void
-test_model (void)
+fuzz_model (const char *path)
 {
-  char         *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 3);
   char         *contents;
   gsize         len, header_end;
   GRand        *rand = g_rand_new_with_seed (2);
@@ -138,6 +137,26 @@ test_model (void)
 
   g_rand_free (rand);
   g_free (contents);
+}
+
+static void
+test_model (void)
+{
+  char *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 3);
+
+  fuzz_model (path);
+  g_free (path);
+}
+
+/* A ResNet's metadata describes its blocks, and its batch norms are folded
+ * in when it loads.
+ */
+static void
+test_resnet (void)
+{
+  char *path = synth_resnet (tmpdir, "resnet6", "basic", "1,1", "unweighted", 13);
+
+  fuzz_model (path);
   g_free (path);
 }
 
@@ -150,6 +169,7 @@ main (int argc, char **argv)
   tmpdir = make_temp_dir ();
   g_test_add_func ("/fuzz/small-file", test_small);
   g_test_add_func ("/fuzz/model-file", test_model);
+  g_test_add_func ("/fuzz/resnet-file", test_resnet);
   status = g_test_run ();
   remove_dir (tmpdir);
   g_free (tmpdir);

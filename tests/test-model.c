@@ -80,6 +80,55 @@ test_bad_models (void)
     }
 }
 
+/* Swaps where two tensors' data lie: a batch norm's biases (some
+ * negative) become its variances.
+ */
+static void
+swap_offsets (JsonObject *header, G_GNUC_UNUSED gpointer data)
+{
+  JsonObject *a = json_object_get_object_member (header, "layer1.0.bn1.bias");
+  JsonObject *b = json_object_get_object_member (header, "layer1.0.bn1.running_var");
+  JsonNode   *oa = json_node_copy (json_object_get_member (a, "data_offsets"));
+
+  json_object_set_member (a, "data_offsets",
+                          json_node_copy (json_object_get_member (b, "data_offsets")));
+  json_object_set_member (b, "data_offsets", oa);
+}
+
+static void
+test_bad_resnets (void)
+{
+  static const struct { Edit edit; const char *fragment; } cases[] = {
+    { { "__metadata__", "resnet_block", "\"wide\"" }, "not basic or bottleneck" },
+    { { "__metadata__", "resnet_block", "\"bottleneck\"" }, "tensor \"layer1.0.downsample.0.weight\" is missing" },
+    { { "__metadata__", "resnet_blocks", "\"0,1\"" }, "not 1 to 4 numbers" },
+    { { "__metadata__", "resnet_blocks", "\"1,1,1,1,1\"" }, "not 1 to 4 numbers" },
+    { { "__metadata__", "resnet_blocks", "\"1,x\"" }, "not 1 to 4 numbers" },
+    { { "__metadata__", "resnet_blocks", "\"\"" }, "not 1 to 4 numbers" },
+    { { "__metadata__", "resnet_blocks", "\"1,2\"" }, "tensor \"layer2.1.conv1.weight\" is missing" },
+    { { "__metadata__", "resnet_blocks", "\"1\"" }, "unexpected tensor \"layer2." },
+    { { "__metadata__", "network", "\"resnet18\"" }, "not its standard ones" },
+    { { "__metadata__", "network", "\"Res Net\"" }, "not a valid network name" },
+    { { "__metadata__", "architecture", "\"densenet\"" }, "unknown architecture \"densenet\"" },
+    { { "layer1.0.bn1.running_mean", "dtype", "\"I32\"" }, "is I32, not F32" },
+  };
+  char *base = synth_resnet (tmpdir, "resnet6", "basic", "1,1", "unweighted", 13);
+  char *path;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      path = g_strdup_printf ("%s/bad-resnet-%u.safetensors", tmpdir, i);
+      rewrite_model (base, path, apply_edit, (gpointer) &cases[i].edit);
+      expect_error (path, PERC_ERROR_MODEL, cases[i].fragment);
+      g_free (path);
+    }
+  path = g_strdup_printf ("%s/bad-resnet-variance.safetensors", tmpdir);
+  rewrite_model (base, path, swap_offsets, NULL);
+  expect_error (path, PERC_ERROR_MODEL, "\"layer1.0.bn1.running_var\" has a negative variance");
+  g_free (path);
+  g_free (base);
+}
+
 static void
 test_bad_files (void)
 {
@@ -130,7 +179,7 @@ expect_run_error (PercComparer *c, PercCalibration cal, PercImage a,
   PercDistance d = { 0 };
   GError      *error = NULL;
 
-  g_assert_false (perc_comparer_run (c, cal, &a, &b, &d, &error));
+  g_assert_false (perc_comparer_run (c, &(PercMetric) { cal, PERC_DISTANCE_SPATIAL, 0 }, &a, &b, &d, &error));
   if (g_test_verbose ())
     g_printerr ("  %s\n", error->message);
   g_assert_nonnull (strstr (error->message, fragment));
@@ -159,9 +208,9 @@ test_bad_input (void)
   /* After errors the comparer still works, and a distance is finite,
    * positive, and zero for identical images.
    */
-  g_assert_true (perc_comparer_run (c, PERC_CALIBRATION_LPIPS_V0_1, &a, &b, &d, NULL));
+  g_assert_true (perc_comparer_run (c, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, &a, &b, &d, NULL));
   g_assert_true (isfinite (d.distance) && d.distance > 0);
-  g_assert_true (perc_comparer_run (c, PERC_CALIBRATION_UNWEIGHTED, &a, &a, &d, NULL));
+  g_assert_true (perc_comparer_run (c, &(PercMetric) { PERC_CALIBRATION_UNWEIGHTED, PERC_DISTANCE_SPATIAL, 0 }, &a, &a, &d, NULL));
   g_assert_cmpfloat (d.distance, ==, 0);
 
   perc_distance_clear (&d);
@@ -241,7 +290,7 @@ thread_run (gpointer data)
   double       *result = g_new (double, 1);
 
   for (int i = 0; i < 3; i++)
-    g_assert_true (perc_comparer_run (c, PERC_CALIBRATION_LPIPS_V0_1, &a, &b, &d, NULL));
+    g_assert_true (perc_comparer_run (c, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, &a, &b, &d, NULL));
   *result = d.distance;
   perc_distance_clear (&d);
   perc_comparer_free (c);
@@ -279,6 +328,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   good = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
   g_test_add_func ("/model/bad-models", test_bad_models);
+  g_test_add_func ("/model/bad-resnets", test_bad_resnets);
   g_test_add_func ("/model/bad-files", test_bad_files);
   g_test_add_func ("/model/bad-input", test_bad_input);
   g_test_add_func ("/model/search-order", test_search_order);

@@ -110,7 +110,7 @@ test_example (gconstpointer data)
       PercComparer *c = perc_comparer_new (models[runs[r].model]);
       JsonArray    *layers = json_object_get_array_member (e, runs[r].layers);
 
-      g_assert_true (perc_comparer_run (c, runs[r].cal, &a, &b, &d, &error));
+      g_assert_true (perc_comparer_run (c, &(PercMetric) { runs[r].cal, PERC_DISTANCE_SPATIAL, 0 }, &a, &b, &d, &error));
       g_assert_no_error (error);
       check (runs[r].scalar, d.distance, json_object_get_double_member (e, runs[r].scalar));
       g_assert_cmpint (d.n_layers, ==, json_array_get_length (layers));
@@ -142,7 +142,7 @@ test_example (gconstpointer data)
     PercComparer *c = perc_comparer_new (models[1]);
     double        v01 = json_object_get_double_member (e, "lpips");
 
-    g_assert_true (perc_comparer_run (c, PERC_CALIBRATION_LPIPS_V0_0, &a, &b, &d, &error));
+    g_assert_true (perc_comparer_run (c, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_0, PERC_DISTANCE_SPATIAL, 0 }, &a, &b, &d, &error));
     g_assert_no_error (error);
     g_assert_true (isfinite (d.distance));
     g_assert_true (v01 == 0 ? d.distance == 0 : fabs (d.distance - v01) > 1e-4);

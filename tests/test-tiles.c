@@ -79,7 +79,8 @@ make_images (int w, int h, guint32 seed)
 
 /* Runs the tiled comparison into a fresh canvas of cw x ch. */
 static float *
-tiled (PercModel *model, Images *im, PercTileOptions o, int cw, int ch, PercDistance *d)
+tiled_metric (PercModel *model, const PercMetric *metric, Images *im, PercTileOptions o,
+              int cw, int ch, PercDistance *d)
 {
   Canvas  c = { g_new (float, (gsize) cw * ch), cw, 0 };
   GError *error = NULL;
@@ -88,25 +89,35 @@ tiled (PercModel *model, Images *im, PercTileOptions o, int cw, int ch, PercDist
     c.map[i] = NAN;
   o.write = write_region;
   o.write_data = &c;
-  g_assert_true (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, im->width, im->height,
+  g_assert_true (perc_tiled_compare (model, metric, im->width, im->height,
                                      read_region, im, &o, d, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.covered, ==, cw * ch);
   return c.map;
 }
 
-static void
-compare_network (const char *network, int seed, int w, int h, const int *tiles, int n_tiles)
+static float *
+tiled (PercModel *model, Images *im, PercTileOptions o, int cw, int ch, PercDistance *d)
 {
-  char         *path = synth_model (tmpdir, network, "lpips-v0.1", seed);
+  PercMetric metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
+
+  return tiled_metric (model, &metric, im, o, cw, ch, d);
+}
+
+/* Tiled against whole-image results for `path`'s model and `metric`. */
+static void
+compare_model (const char *path, const PercMetric *metric, int seed, int w, int h,
+               const int *tiles, int n_tiles)
+{
   PercModel    *model = perc_model_load (path, NULL);
+  const char   *network = model->net->name;
   Images        im = make_images (w, h, seed);
   PercComparer *cmp = perc_comparer_new (model);
   PercDistance  whole = { 0 };
   float        *want = g_new (float, (gsize) w * h), *want_layer = g_new (float, (gsize) w * h);
   int           layer = model->net->n_taps - 2;
 
-  g_assert_true (perc_comparer_run (cmp, PERC_CALIBRATION_LPIPS_V0_1,
+  g_assert_true (perc_comparer_run (cmp, metric,
                                     &(PercImage) { w, h, 3 * (gsize) w, im.rgb[0] },
                                     &(PercImage) { w, h, 3 * (gsize) w, im.rgb[1] },
                                     &whole, NULL));
@@ -117,7 +128,7 @@ compare_network (const char *network, int seed, int w, int h, const int *tiles, 
     {
       PercTileOptions o = { .tile = tiles[t], .layer = -1 };
       PercDistance    d = { 0 };
-      float          *map = tiled (model, &im, o, w, h, &d);
+      float          *map = tiled_metric (model, metric, &im, o, w, h, &d);
       const PercShape *g = &whole.shapes[layer];
 
       if (g_test_verbose ())
@@ -131,12 +142,12 @@ compare_network (const char *network, int seed, int w, int h, const int *tiles, 
       g_free (map);
 
       o.layer = layer;
-      map = tiled (model, &im, o, w, h, &d);
+      map = tiled_metric (model, metric, &im, o, w, h, &d);
       g_assert_cmpfloat (max_abs_diff (map, want_layer, (gsize) w * h), <=, 1e-5);
       g_free (map);
 
       o.layer_grid = TRUE;
-      map = tiled (model, &im, o, g->w, g->h, &d);
+      map = tiled_metric (model, metric, &im, o, g->w, g->h, &d);
       g_assert_cmpfloat (max_abs_diff (map, whole.maps[layer], (gsize) g->w * g->h), <=, 1e-5);
       g_free (map);
     }
@@ -148,6 +159,15 @@ compare_network (const char *network, int seed, int w, int h, const int *tiles, 
   perc_distance_clear (&whole);
   perc_comparer_free (cmp);
   perc_model_free (model);
+}
+
+static void
+compare_network (const char *network, int seed, int w, int h, const int *tiles, int n_tiles)
+{
+  char      *path = synth_model (tmpdir, network, "lpips-v0.1", seed);
+  PercMetric metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
+
+  compare_model (path, &metric, seed, w, h, tiles, n_tiles);
   g_free (path);
 }
 
@@ -174,6 +194,83 @@ test_vgg (void)
 }
 
 static void
+test_resnet (void)
+{
+  /* 32 is a ResNet's alignment; the residual adds widen the fields. */
+  static const int tiles[] = { 32, 96 };
+  char      *path = synth_resnet (tmpdir, "resnet18", NULL, NULL, "unweighted", 11);
+  PercMetric metric = { PERC_CALIBRATION_UNWEIGHTED, PERC_DISTANCE_SPATIAL, 0 };
+
+  compare_model (path, &metric, 11, 173, 109, tiles, G_N_ELEMENTS (tiles));
+  /* A layer subset (stage 3 and the stem). */
+  metric.layers = 1u << 2 | 1u << 4;
+  compare_model (path, &metric, 12, 97, 131, tiles, 1);
+  g_free (path);
+  path = synth_resnet (tmpdir, "resnet-b2", "bottleneck", "1,2", "unweighted", 13);
+  metric.layers = 1u << 1 | 1u << 2;
+  compare_model (path, &metric, 13, 81, 67, tiles, 1);
+  g_free (path);
+}
+
+/* Mean-pool and style distances accumulate tile by tile. */
+static void
+test_pooled (void)
+{
+  const char *paths[] = {
+    synth_model (tmpdir, "squeeze", "lpips-v0.1", 1),
+    synth_resnet (tmpdir, "resnet6", "basic", "1,1", "unweighted", 13),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    for (PercDistanceKind kind = PERC_DISTANCE_MEAN_POOL; kind <= PERC_DISTANCE_STYLE; kind++)
+      {
+        PercModel      *model = perc_model_load (paths[i], NULL);
+        PercMetric      metric = { PERC_CALIBRATION_UNWEIGHTED, kind, 0 };
+        Images          im = make_images (143, 119, 4);
+        PercComparer   *cmp = perc_comparer_new (model);
+        PercDistance    whole = { 0 }, d = { 0 };
+        PercTileOptions o = { .tile = 48, .layer = -1 };
+        GError         *error = NULL;
+
+        g_assert_true (perc_comparer_run (cmp, &metric,
+                                          &(PercImage) { 143, 119, 3 * 143, im.rgb[0] },
+                                          &(PercImage) { 143, 119, 3 * 143, im.rgb[1] },
+                                          &whole, NULL));
+        g_assert_true (perc_tiled_compare (model, &metric, 143, 119, read_region, &im,
+                                           &o, &d, &error));
+        g_assert_no_error (error);
+        if (g_test_verbose ())
+          g_printerr ("  %s %s: tiled %.9g, whole %.9g\n", model->net->name,
+                      perc_distance_kind_name (kind), d.distance, whole.distance);
+        g_assert_cmpfloat (whole.distance, >, 0);
+        for (int l = 0; l < whole.n_layers; l++)
+          g_assert_cmpfloat (fabs (d.terms[l] - whole.terms[l]), <=, 1e-6 * whole.terms[l]);
+        g_assert_cmpfloat (fabs (d.distance - whole.distance), <=, 1e-6 * whole.distance);
+
+        /* These distances have no map. */
+        o.write = write_region;
+        g_assert_false (perc_tiled_compare (model, &metric, 143, 119, read_region, &im,
+                                            &o, &d, &error));
+        g_assert_nonnull (strstr (error->message, "has no map"));
+        g_clear_error (&error);
+        /* ... and no calibrated weights. */
+        metric.calibration = PERC_CALIBRATION_LPIPS_V0_1;
+        o.write = NULL;
+        g_assert_false (perc_tiled_compare (model, &metric, 143, 119, read_region, &im,
+                                            &o, &d, &error));
+        g_clear_error (&error);
+
+        g_free (im.rgb[0]);
+        g_free (im.rgb[1]);
+        perc_distance_clear (&whole);
+        perc_comparer_free (cmp);
+        perc_model_free (model);
+      }
+  g_free ((char *) paths[0]);
+  g_free ((char *) paths[1]);
+}
+
+static void
 test_budget (void)
 {
   char         *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
@@ -197,7 +294,7 @@ test_budget (void)
   g_assert_cmpfloat (max_abs_diff (m1, m2, 480 * 400), <=, 1e-5);
 
   /* Too small a budget, and NaN pixels: errors. */
-  g_assert_false (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, 480, 400, read_region,
+  g_assert_false (perc_tiled_compare (model, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, 480, 400, read_region,
                                       &im, &(PercTileOptions) { .budget = 1 << 20, .layer = -1 },
                                       &a, &error));
   if (g_test_verbose ())
@@ -205,7 +302,7 @@ test_budget (void)
   g_assert_nonnull (strstr (error->message, "too small for the squeeze network: it needs at least"));
   g_clear_error (&error);
   im.rgb[1][3 * (480 * 300 + 250)] = NAN;
-  g_assert_false (perc_tiled_compare (model, PERC_CALIBRATION_LPIPS_V0_1, 480, 400, read_region,
+  g_assert_false (perc_tiled_compare (model, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, 480, 400, read_region,
                                       &im, &(PercTileOptions) { .tile = 64, .layer = -1 },
                                       &a, &error));
   g_assert_nonnull (strstr (error->message, "NaN"));
@@ -229,6 +326,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tiles/squeeze", test_squeeze);
   g_test_add_func ("/tiles/alex", test_alex);
   g_test_add_func ("/tiles/vgg", test_vgg);
+  g_test_add_func ("/tiles/resnet", test_resnet);
+  g_test_add_func ("/tiles/pooled", test_pooled);
   g_test_add_func ("/tiles/budget", test_budget);
   status = g_test_run ();
   remove_dir (tmpdir);

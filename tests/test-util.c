@@ -9,26 +9,48 @@ synth_model (const char *dir,
              const char *calibration,
              gint64      seed)
 {
+  return synth_resnet (dir, network, NULL, NULL, calibration, seed);
+}
+
+char *
+synth_resnet (const char *dir,
+              const char *network,
+              const char *block,
+              const char *blocks,
+              const char *calibration,
+              gint64      seed)
+{
   char *name = g_strdup_printf ("synth-%s-%s-%" G_GINT64_FORMAT ".safetensors",
                                 network, calibration, seed);
   char *path = g_build_filename (dir, name, NULL);
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      char   *script = g_test_build_filename (G_TEST_DIST, "synth_weights.py", NULL);
-      char   *seed_arg = g_strdup_printf ("%" G_GINT64_FORMAT, seed);
-      char   *argv[] = { (char *) g_getenv ("PYTHON3"), script,
-                         "--network", (char *) network,
-                         "--calibration", (char *) calibration,
-                         "--seed", seed_arg, "-o", path, NULL };
-      int     status;
-      GError *error = NULL;
+      char      *script = g_test_build_filename (G_TEST_DIST, "synth_weights.py", NULL);
+      char      *seed_arg = g_strdup_printf ("%" G_GINT64_FORMAT, seed);
+      GPtrArray *argv = g_ptr_array_new ();
+      int        status;
+      GError    *error = NULL;
 
-      g_assert_nonnull (argv[0]);
-      g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                    NULL, NULL, &status, &error);
+      g_assert_nonnull (g_getenv ("PYTHON3"));
+      for (const char *const *a = (const char *const []) {
+             g_getenv ("PYTHON3"), script, "--network", network,
+             "--calibration", calibration, "--seed", seed_arg, "-o", path, NULL };
+           *a; a++)
+        g_ptr_array_add (argv, (gpointer) *a);
+      if (block)
+        {
+          g_ptr_array_add (argv, "--resnet-block");
+          g_ptr_array_add (argv, (gpointer) block);
+          g_ptr_array_add (argv, "--resnet-blocks");
+          g_ptr_array_add (argv, (gpointer) blocks);
+        }
+      g_ptr_array_add (argv, NULL);
+      g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, &error);
       g_assert_no_error (error);
       g_assert_true (g_spawn_check_wait_status (status, NULL));
+      g_ptr_array_free (argv, TRUE);
       g_free (script);
       g_free (seed_arg);
     }

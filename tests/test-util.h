@@ -13,6 +13,16 @@ char   *synth_model        (const char *dir,
                             const char *calibration,
                             gint64      seed);
 
+/* The same for a ResNet; block and blocks (e.g. "basic", "1,1") describe
+ * a custom one, NULL for resnet18/34/50.
+ */
+char   *synth_resnet       (const char *dir,
+                            const char *network,
+                            const char *block,
+                            const char *blocks,
+                            const char *calibration,
+                            gint64      seed);
+
 /* A fresh temporary directory, removed with its files by remove_dir (). */
 char   *make_temp_dir      (void);
 void    remove_dir         (const char *dir);

@@ -17,12 +17,11 @@
 #include "perceptual-colormaps.h"
 #include "perceptual-compare.h"
 #include "perc-net.h"
+#include "perceptual-models.h"
 
 typedef struct
 {
-  PerceptualNetwork      network;
-  PerceptualCalibration  calibration;
-  char                  *weights;
+  PerceptualChoice       choice;
   char                  *heatmap;      /* file, or with many pairs a folder */
   char                  *map;          /* likewise */
   char                  *colormap;
@@ -32,56 +31,6 @@ typedef struct
   gboolean               csv;
   char                  *pairs;
 } Options;
-
-static gboolean
-parse_enum (GType type, const char *nick, int *value, const char *what)
-{
-  GEnumClass *klass = g_type_class_ref (type);
-  GEnumValue *v = g_enum_get_value_by_nick (klass, nick);
-  GString    *known;
-
-  if (v)
-    {
-      *value = v->value;
-      g_type_class_unref (klass);
-      return TRUE;
-    }
-  known = g_string_new (NULL);
-  for (guint i = 0; i < klass->n_values; i++)
-    g_string_append_printf (known, i ? ", %s" : "%s", klass->values[i].value_nick);
-  cli_error (_("unknown %s \"%s\" (choose from %s)"), what, nick, known->str);
-  g_string_free (known, TRUE);
-  g_type_class_unref (klass);
-  return FALSE;
-}
-
-/* The image at `path`, or NULL with *error set. */
-static GeglBuffer *
-load (const char *path,
-      char      **error)
-{
-  GeglNode   *graph, *sink;
-  GeglBuffer *buffer = NULL;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      *error = g_strdup_printf (_("%s: no such file"), path);
-      return NULL;
-    }
-  graph = gegl_node_new ();
-  sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink",
-                              "buffer", &buffer, NULL);
-  gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:load",
-                                       "path", path, NULL), sink);
-  gegl_node_process (sink);
-  g_object_unref (graph);
-  if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1)
-    {
-      g_clear_object (&buffer);
-      *error = g_strdup_printf (_("%s: cannot read this image"), path);
-    }
-  return buffer;
-}
 
 /* Writes `buffer` to `path` with GEGL's saver for the file name's
  * extension.
@@ -129,10 +78,12 @@ save (const char *path,
 
 typedef struct
 {
-  double  distance;
-  double  terms[8];
-  int     n_layers;
-  char   *error;
+  double      distance;
+  double      terms[PERC_MAX_TAPS];
+  int         n_layers;
+  PercMetric  metric;
+  const char *network;          /* the model's, owned by the model cache */
+  char       *error;
 } Outcome;
 
 static void
@@ -149,7 +100,7 @@ compare_pair (const Options *o,
 
   memset (out, 0, sizeof *out);
   out->distance = NAN;
-  if (!(ref = load (ref_path, &out->error)) || !(dist = load (dist_path, &out->error)))
+  if (!(ref = cli_load (ref_path, &out->error)) || !(dist = cli_load (dist_path, &out->error)))
     goto done;
   if (gegl_buffer_get_width (ref) != gegl_buffer_get_width (dist) ||
       gegl_buffer_get_height (ref) != gegl_buffer_get_height (dist))
@@ -168,14 +119,23 @@ compare_pair (const Options *o,
   space = babl_format_get_space (gegl_buffer_get_format (ref));
   if (map_path || heatmap)
     map = gegl_buffer_new (gegl_buffer_get_extent (ref), babl_format_with_space ("Y float", space));
-  perceptual_compare (space, ref, dist, o->network, o->calibration, o->weights,
+  perceptual_compare (space, ref, dist, &o->choice,
                       map ? &(PerceptualMap) { map, -1, FALSE } : NULL, &r);
   if (!r.ok)
     {
       out->error = g_strdup (r.status);
       goto done;
     }
+  if (map && !r.has_map)
+    {
+      out->error = g_strdup_printf (_("the %s distance compares whole layers: it has no "
+                                      "map or heatmap"),
+                                    perc_distance_kind_name (r.metric.kind));
+      goto done;
+    }
   out->distance = r.distance.distance;
+  out->metric = r.metric;
+  out->network = r.model->net->name;
   out->n_layers = r.distance.n_layers;
   memcpy (out->terms, r.distance.terms, sizeof (double) * out->n_layers);
 
@@ -204,9 +164,18 @@ print_json (const Options *o, const char *ref, const char *dist, const Outcome *
 {
   char *r = cli_json_string (ref), *d = cli_json_string (dist);
 
-  printf ("{\"reference\": %s, \"compared\": %s, \"network\": \"%s\", \"calibration\": \"%s\"",
-          r, d, perceptual_enum_nick (perceptual_network_get_type (), o->network),
-          perceptual_enum_nick (perceptual_calibration_get_type (), o->calibration));
+  printf ("{\"reference\": %s, \"compared\": %s", r, d);
+  if (!out->error)
+    {
+      char *layers = perc_layers_format (out->metric.layers);
+      char *network = cli_json_string (out->network);
+
+      printf (", \"network\": %s, \"calibration\": \"%s\", \"distance_function\": \"%s\", "
+              "\"layer_subset\": [%s]", network, perc_calibration_name (out->metric.calibration),
+              perc_distance_kind_name (out->metric.kind), layers);
+      g_free (network);
+      g_free (layers);
+    }
   if (out->error)
     {
       char *e = cli_json_string (out->error);
@@ -403,13 +372,13 @@ run_batch (const Options *o, GPtrArray *pairs)
       }
   if (o->csv)
     {
-      PercNet *net = perc_net_new_builtin (perceptual_network_name (o->network), NULL);
+      PercMetric       metric;
+      const PercModel *model = perceptual_models_get (&o->choice, &metric, NULL);
 
       printf ("reference,compared,distance,error");
-      for (int l = 0; o->layers && l < net->n_taps; l++)
+      for (int l = 0; o->layers && model && l < model->net->n_taps; l++)
         printf (",layer_%d", l + 1);
       putchar ('\n');
-      perc_net_free (net);
     }
   for (guint i = 0; i < n; i++)
     {
@@ -450,14 +419,12 @@ int
 cli_compare (int argc, char **argv)
 {
   Options         o = { .colormap = NULL, .opacity = 0.7 };
-  char           *network = NULL, *calibration = NULL, *error = NULL;
+  CliModelArgs    model = { 0 };
+  char           *error = NULL;
   GOptionContext *ctx;
   GError         *opt_error = NULL;
-  int             status = 1, net = 0, cal = 0;
+  int             status = 1;
   GOptionEntry    entries[] = {
-    { "network", 'n', 0, G_OPTION_ARG_STRING, &network, N_("squeeze (default), alex or vgg"), "NET" },
-    { "calibration", 'c', 0, G_OPTION_ARG_STRING, &calibration, N_("lpips-v0.1 (default), lpips-v0.0 or unweighted"), "CAL" },
-    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &o.weights, N_("a model file instead of the installed model"), "FILE" },
     { "heatmap", 0, 0, G_OPTION_ARG_FILENAME, &o.heatmap, N_("write a heatmap image (with many pairs: a folder)"), "OUT.png" },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, &o.map, N_("write the distance map, e.g. .npy or .tiff (with many pairs: a folder of .npy)"), "OUT" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &o.colormap, N_("the heatmap's colour map: magma (default), inferno, viridis, turbo, gray"), "NAME" },
@@ -472,18 +439,21 @@ cli_compare (int argc, char **argv)
   ctx = g_option_context_new (_("REF DIST | --pairs LIST | DIR1 DIR2"));
   g_option_context_set_summary (ctx, _("The perceptual distance (LPIPS) of DIST from the reference REF:\n"
                                        "0 for images that look the same, larger the more they differ."));
+  cli_model_add_entries (ctx, &model);
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (ctx, &argc, &argv, &opt_error))
     {
       cli_error ("%s", opt_error->message);
       g_error_free (opt_error);
       g_option_context_free (ctx);
+      cli_model_args_clear (&model);
       return 2;
     }
   g_option_context_free (ctx);
   if (argc != (o.pairs ? 1 : 3))
     {
       cli_error (_("give two images (or two folders), or --pairs LIST; see --help"));
+      cli_model_args_clear (&model);
       return 2;
     }
 
@@ -492,12 +462,8 @@ cli_compare (int argc, char **argv)
    * once, with the pair it belongs to.
    */
   g_log_set_handler ("perceptual", G_LOG_LEVEL_WARNING, quiet, NULL);
-  if (!parse_enum (perceptual_network_get_type (), network ? network : "squeeze", &net, _("network")) ||
-      !parse_enum (perceptual_calibration_get_type (), calibration ? calibration : "lpips-v0.1",
-                   &cal, _("calibration")))
+  if (!cli_model_choice (&model, &o.choice))
     goto out;
-  o.network = net;
-  o.calibration = cal;
   if (!o.colormap)
     o.colormap = g_strdup ("magma");
   if (!perceptual_colormap_lookup (o.colormap, 0, (float[3]) { 0 }))
@@ -542,9 +508,7 @@ cli_compare (int argc, char **argv)
 
 out:
   g_free (error);
-  g_free (network);
-  g_free (calibration);
-  g_free (o.weights);
+  cli_model_args_clear (&model);
   g_free (o.heatmap);
   g_free (o.map);
   g_free (o.colormap);

@@ -4,6 +4,7 @@
  *   gegl-perceptual compare --pairs LIST | DIR1 DIR2 [options]
  *   gegl-perceptual models
  *   gegl-perceptual fetch NETWORK [options]
+ *   gegl-perceptual 2afc|jnd DIR [options]
  */
 #include "config.h"
 
@@ -62,6 +63,8 @@ usage (FILE *out)
              "                     many pairs: one JSON line (or CSV row) each\n"
              "  models             the installed models, and how to install others\n"
              "  fetch NETWORK      install a model (from a mirror or the official files)\n"
+             "  2afc DIR           the 2AFC scores of a distance on a BAPPS-layout data set\n"
+             "  jnd DIR            the JND mAP of a distance on a BAPPS-layout data set\n"
              "\n"
              "\"gegl-perceptual COMMAND --help\" describes a command's options.\n"));
 }
@@ -93,6 +96,10 @@ main (int argc, char **argv)
     return cli_models (argc - 1, argv + 1);
   if (!g_strcmp0 (argv[1], "fetch"))
     return cli_fetch (argc - 1, argv + 1);
+  if (!g_strcmp0 (argv[1], "2afc"))
+    return cli_2afc (argc - 1, argv + 1);
+  if (!g_strcmp0 (argv[1], "jnd"))
+    return cli_jnd (argc - 1, argv + 1);
   cli_error (_("unknown command \"%s\""), argv[1]);
   usage (stderr);
   return 2;

@@ -10,12 +10,16 @@
 #include <json-glib/json-glib.h>
 
 #include "naive.h"
+#include "perceptual-enums.h"
 #include "test-util.h"
 
 static char       *tmpdir;
 static JsonObject *golden;          /* squeeze lpips-v0.1, seed 1 */
 static JsonObject *golden_alex;     /* alex lpips-v0.1, seed 5, 47x31 */
 static JsonParser *parser;
+static JsonParser *study_parser;
+static JsonObject *study;           /* resnet18 unweighted, seed 11, 67x45 */
+static JsonObject *study_custom;    /* resnet6: basic 1,1, seed 13 */
 static int         n_loads;         /* models loaded, from the op's debug log */
 static int         n_compares;      /* comparisons run, likewise */
 static GPtrArray  *warnings;
@@ -595,6 +599,114 @@ test_real_weights (void)
   g_free (shared);
 }
 
+static double
+relative_error (double got, double want)
+{
+  return fabs (got - want) / MAX (fabs (want), 1e-12);
+}
+
+/* ResNets, the layer subset and the distance functions through the ops. */
+static void
+test_study (void)
+{
+  GeglBuffer   *a = case_buffer (study, "image0", 1), *b = case_buffer (study, "image1", 1);
+  Graph         g = make_graph ("perceptual:distance", a, b);
+  GeglRectangle box;
+  float        *map;
+  char         *status, *custom;
+  gsize         n = (gsize) json_object_get_int_member (study, "width") *
+                    json_object_get_int_member (study, "height");
+
+  /* ResNet-18, its default (unweighted) calibration and stages. */
+  gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_RESNET18, NULL);
+  map = render (&g, &box);
+  g_assert_cmpfloat (relative_error (get_double (g.op, "distance"),
+                                     json_object_get_double_member (study, "distance")), <=, 1e-5);
+  assert_map (map, json_object_get_array_member (study, "spatial"), n);
+  g_free (map);
+
+  /* All five layers: the stem too. */
+  gegl_node_set (g.op, "layer-subset", "1,2,3,4,5", NULL);
+  map = render (&g, &box);
+  assert_map (map, json_object_get_array_member (study, "spatial_all_taps"), n);
+  g_free (map);
+
+  /* Mean-pool: a distance, no map, and the status says so. */
+  gegl_node_set (g.op, "layer-subset", "", "distance-function", PERCEPTUAL_DISTANCE_MEAN_POOL, NULL);
+  map = render (&g, &box);
+  g_assert_cmpfloat (relative_error (get_double (g.op, "distance"),
+                                     json_object_get_double_member (study, "mean_pool_distance")),
+                     <=, 1e-5);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (map[i], ==, 0);
+  status = get_status (g.op);
+  g_assert_nonnull (strstr (status, "mean-pool distance compares whole layers: it has no map"));
+  g_free (status);
+  g_free (map);
+  g_object_unref (g.graph);
+
+  /* Style through the heatmap: the reference, unpainted. */
+  g = make_graph ("perceptual:heatmap", a, b);
+  gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_RESNET18,
+                 "distance-function", PERCEPTUAL_DISTANCE_STYLE, NULL);
+  {
+    float *rgba = g_new (float, n * 4), *ref = g_new (float, n * 4);
+
+    box = gegl_node_get_bounding_box (g.op);
+    gegl_node_blit (g.op, 1.0, &box, babl_format ("R'G'B'A float"), rgba,
+                    GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+    gegl_buffer_get (a, &box, 1.0, babl_format ("R'G'B'A float"), ref,
+                     GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    g_assert_cmpmem (rgba, n * 4 * sizeof (float), ref, n * 4 * sizeof (float));
+    g_free (rgba);
+    g_free (ref);
+  }
+  g_assert_cmpfloat (relative_error (get_double (g.op, "distance"),
+                                     json_object_get_double_member (study, "style_distance")),
+                     <=, 1e-5);
+  g_object_unref (g.graph);
+
+  /* The stem's difference image at its own resolution. */
+  g = make_graph ("perceptual:layer-difference", a, b);
+  gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_RESNET18, "layer", 5,
+                 "layer-resolution", TRUE, NULL);
+  map = render (&g, &box);
+  assert_map (map, json_array_get_array_element (json_object_get_array_member (study, "layer_maps"), 4),
+              (gsize) box.width * box.height);
+  g_assert_cmpfloat (relative_error (get_double (g.op, "term"),
+                                     json_array_get_double_element (
+                                       json_object_get_array_member (study, "layers"), 4)), <=, 1e-5);
+  g_free (map);
+  g_object_unref (g.graph);
+  g_object_unref (a);
+  g_object_unref (b);
+
+  /* A custom ResNet, described by its file alone. */
+  custom = synth_resnet (tmpdir, "resnet6", "basic", "1,1", "unweighted", 13);
+  a = case_buffer (study_custom, "image0", 1);
+  b = case_buffer (study_custom, "image1", 1);
+  g = make_graph ("perceptual:distance", a, b);
+  gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_FILE, "weights", custom, NULL);
+  g_free (render (&g, &box));
+  g_assert_cmpfloat (relative_error (get_double (g.op, "distance"),
+                                     json_object_get_double_member (study_custom, "distance")),
+                     <=, 1e-5);
+
+  /* Choices that cannot work say why. */
+  gegl_node_set (g.op, "layer-subset", "4", NULL);
+  expect_failure (&g, "not a list of layer numbers from 1 to 3 for resnet6", TRUE);
+  gegl_node_set (g.op, "layer-subset", "", "weights", "", NULL);
+  expect_failure (&g, "no weights file is given", TRUE);
+  gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_SQUEEZE,
+                 "distance-function", PERCEPTUAL_DISTANCE_STYLE, NULL);
+  expect_failure (&g, "the style distance has no calibrated weights: use the unweighted "
+                      "calibration", TRUE);
+  g_object_unref (g.graph);
+  g_object_unref (a);
+  g_object_unref (b);
+  g_free (custom);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -603,6 +715,7 @@ main (int argc, char **argv)
   int     status;
   static const struct { const char *net, *cal; int seed; } models[] = {
     { "squeeze", "lpips-v0.1", 1 }, { "alex", "lpips-v0.1", 5 },
+    { "resnet18", "unweighted", 11 },
   };
 
   g_test_init (&argc, &argv, NULL);
@@ -610,7 +723,7 @@ main (int argc, char **argv)
   /* The installed models, as the ops find them. */
   for (guint i = 0; i < G_N_ELEMENTS (models); i++)
     {
-      path = synth_model (tmpdir, models[i].net, models[i].cal, models[i].seed);
+      path = synth_resnet (tmpdir, models[i].net, NULL, NULL, models[i].cal, models[i].seed);
       dest = g_strdup_printf ("%s/%s-%s.safetensors", tmpdir, models[i].net, models[i].cal);
       g_rename (path, dest);
       g_free (path);
@@ -639,6 +752,22 @@ main (int argc, char **argv)
   g_assert_cmpstr (json_object_get_string_member (golden_alex, "network"), ==, "alex");
   g_assert_cmpint (json_object_get_int_member (golden_alex, "seed"), ==, 5);
 
+  g_free (path);
+  path = g_test_build_filename (G_TEST_DIST, "goldens", "resnet.json", NULL);
+  study_parser = json_parser_new ();
+  json_parser_load_from_file (study_parser, path, &error);
+  g_assert_no_error (error);
+  {
+    JsonArray *cases = json_object_get_array_member (
+                         json_node_get_object (json_parser_get_root (study_parser)), "cases");
+
+    study = json_array_get_object_element (cases, 0);
+    study_custom = json_array_get_object_element (cases, 2);
+  }
+  g_assert_cmpstr (json_object_get_string_member (study, "network"), ==, "resnet18");
+  g_assert_cmpint (json_object_get_int_member (study, "seed"), ==, 11);
+  g_assert_cmpstr (json_object_get_string_member (study_custom, "network"), ==, "resnet6");
+
   g_test_add_func ("/ops/distance", test_distance);
   g_test_add_func ("/ops/alpha-ignored", test_alpha_ignored);
   g_test_add_func ("/ops/layer-difference", test_layer_difference);
@@ -646,10 +775,12 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/failures", test_failures);
   g_test_add_func ("/ops/overlap", test_overlap);
   g_test_add_func ("/ops/tiled", test_tiled);
+  g_test_add_func ("/ops/study", test_study);
   g_test_add_func ("/ops/real-weights", test_real_weights);
   status = g_test_run ();
 
   g_object_unref (parser);
+  g_object_unref (study_parser);
   g_ptr_array_free (warnings, TRUE);
   gegl_exit ();
   remove_dir (tmpdir);

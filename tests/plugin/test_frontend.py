@@ -88,7 +88,7 @@ class Compare(unittest.TestCase):
         self.assertGreater(abs(unweighted - case["distance"]), 1e-3)
         proc = run("compare", a, b, "--network", "resnet", ok=False)
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("unknown network \"resnet\" (choose from squeeze, alex, vgg)", proc.stderr)
+        self.assertIn("unknown network \"resnet\" (choose from squeeze, alex, vgg, resnet18, resnet34, resnet50, file)", proc.stderr)
 
     def test_errors(self):
         small = path("small.png")

@@ -1,14 +1,40 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for the LPIPS distance (LPIPS-SPEC.md, section 1).
+"""Independent PyTorch reference for the LPIPS distance (LPIPS-SPEC.md, section 1)
+and its variants on ResNets (section 3).
 
 Needs torch and torchvision (Debian's python3-torch / python3-torchvision,
 i.e. run it with /usr/bin/python3).  Used to produce the test goldens and to
 check the definition against values computed by the published LPIPS code.
 
 Weights are given in the model-file naming: backbone tensors under
-torchvision's `features.N.*` keys, calibration weights as `lin.K.weight` with
-shape (C,).  The "unweighted" calibration uses version 0.1's input scaling
-and a weight of 1 for every channel.
+torchvision's `features.N.*` keys (SqueezeNet, AlexNet, VGG-16) or its ResNet
+keys (`conv1.weight`, `bn1.*`, `layer<s>.<b>.*`), calibration weights as
+`lin.K.weight` with shape (C,).  The "unweighted" calibration uses version
+0.1's input scaling and a weight of 1 for every channel.
+
+Networks and taps:
+  * squeeze, alex, vgg: the LPIPS taps (slices of torchvision's `features`);
+    the distance counts every tap by default.
+  * ResNets: torchvision's `ResNet` with `BasicBlock` or `Bottleneck`
+    (resnet18 = basic 2,2,2,2, resnet34 = basic 3,4,6,3, resnet50 =
+    bottleneck 3,4,6,3, or any name with a block type and 1 to 4 numbers of
+    blocks: only the first stages are built), in evaluation mode (batch norm
+    with its running statistics, eps 1e-5).  Taps: the output of each stage
+    `layer1` .. `layer<n>` (after its last block's ReLU), then the stem's
+    ReLU (after bn1, before the max pool) as tap n + 1.  The distance counts
+    the stage taps by default.
+
+Distances, from the raw tap features f (C x h x w) of both images, per tap
+(see `spatial_terms`, `mean_pool_terms`, `style_terms`), summed over the
+selected taps:
+  * spatial (LPIPS): per pixel fn = f / (sqrt(sum_c f^2) + 1e-10);
+    D = sum_c w_c (fn0 - fn1)^2; term = mean of D over the pixels.
+  * mean-pool: m = per-channel mean of f over the pixels;
+    mn = m / (sqrt(sum_c m^2) + 1e-10); term = (1/C) sum_c (mn0 - mn1)^2.
+  * style: fn as for spatial; Gram matrix G = (1/(h*w)) sum_pixels fn fn^T
+    (C x C); term = (1/C^2) sum (G0 - G1)^2 (squared Frobenius norm).
+mean-pool and style never use calibration weights: a model's calibration only
+decides the input scaling for them (none for lpips-v0.0, ImageNet's otherwise).
 
 Command line:
     lpips_reference.py validate [--weights DIR] [--images DIR] [--reference DIR]
@@ -30,6 +56,18 @@ import torchvision
 
 NETWORKS = ("squeeze", "alex", "vgg")
 CALIBRATIONS = ("lpips-v0.1", "lpips-v0.0", "unweighted")
+KINDS = ("spatial", "mean-pool", "style")
+
+# torchvision's ResNets: name -> (block type, blocks per stage).
+RESNETS = {
+    "resnet18": ("basic", (2, 2, 2, 2)),
+    "resnet34": ("basic", (3, 4, 6, 3)),
+    "resnet50": ("bottleneck", (3, 4, 6, 3)),
+}
+RESNET_BLOCK_CLASSES = {
+    "basic": torchvision.models.resnet.BasicBlock,
+    "bottleneck": torchvision.models.resnet.Bottleneck,
+}
 
 # End (exclusive) of each slice of torchvision's `features`; the tap is the
 # output of module end - 1.
@@ -102,22 +140,93 @@ class _Lin(torch.nn.Module):
         self.weight = torch.nn.Parameter(torch.ones(channels), requires_grad=False)
 
 
+def resnet_description(network, resnet_block=None, resnet_blocks=None):
+    """(block type, blocks tuple) of a ResNet: the standard one of a standard
+    name (a description given must agree), else the one given."""
+    if isinstance(resnet_blocks, str):
+        resnet_blocks = tuple(int(b) for b in resnet_blocks.split(","))
+    if network in RESNETS:
+        block, blocks = RESNETS[network]
+        if ((resnet_block is not None and resnet_block != block)
+                or (resnet_blocks is not None and tuple(resnet_blocks) != blocks)):
+            raise ValueError("%s is %s %s, not %s %s"
+                             % (network, block, blocks, resnet_block, resnet_blocks))
+        return block, blocks
+    if resnet_block not in RESNET_BLOCK_CLASSES or not resnet_blocks:
+        raise ValueError("network %r needs a block type (%s) and blocks per stage"
+                         % (network, ", ".join(RESNET_BLOCK_CLASSES)))
+    blocks = tuple(int(b) for b in resnet_blocks)
+    if not 1 <= len(blocks) <= 4 or min(blocks) < 1:
+        raise ValueError("blocks per stage %s: 1 to 4 stages of at least one block" % (blocks,))
+    return resnet_block, blocks
+
+
+def _torchvision_resnet(block, blocks):
+    """torchvision's ResNet with the first len(blocks) stages (the others and
+    the classifier deleted), all parameters zero."""
+    layers = list(blocks) + [1] * (4 - len(blocks))
+    with _no_random_init():
+        model = torchvision.models.resnet.ResNet(RESNET_BLOCK_CLASSES[block], layers)
+    for s in range(len(blocks) + 1, 5):
+        delattr(model, "layer%d" % s)
+    del model.fc, model.avgpool
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
 class Reference(torch.nn.Module):
-    def __init__(self, network, calibration, tensors=None):
+    """The backbone of `network` with its calibration.
+
+    ResNets: a standard name, or any name with `resnet_block` ("basic",
+    "bottleneck") and `resnet_blocks` (blocks per stage, a sequence or
+    "1,1")."""
+
+    def __init__(self, network, calibration, tensors=None, resnet_block=None,
+                 resnet_blocks=None):
         super().__init__()
         if calibration not in CALIBRATIONS:
             raise ValueError("unknown calibration %r" % calibration)
         self.network = network
         self.calibration = calibration
-        self.tap_ends = TAP_ENDS[network]
-        features = _torchvision_features(network)
-        self.features = torch.nn.Sequential(*list(features.children())[:self.tap_ends[-1]])
-        self.lin = torch.nn.ModuleList(_Lin(c) for c in TAP_CHANNELS[network])
+        if network in NETWORKS:
+            if resnet_block is not None or resnet_blocks is not None:
+                raise ValueError("%s is not a ResNet" % network)
+            self.resnet = None
+            self.tap_ends = TAP_ENDS[network]
+            features = _torchvision_features(network)
+            self.features = torch.nn.Sequential(*list(features.children())[:self.tap_ends[-1]])
+            channels = TAP_CHANNELS[network]
+            self.default_layers = tuple(range(1, len(channels) + 1))
+        else:
+            self.resnet = resnet_description(network, resnet_block, resnet_blocks)
+            model = _torchvision_resnet(*self.resnet)
+            # Registered under torchvision's names, so that the state dict
+            # keys are the model file's.
+            self.conv1, self.bn1, self.relu, self.maxpool = (model.conv1, model.bn1,
+                                                             model.relu, model.maxpool)
+            self.stages = len(self.resnet[1])
+            for s in range(1, self.stages + 1):
+                setattr(self, "layer%d" % s, getattr(model, "layer%d" % s))
+            channels = []
+            for s in range(1, self.stages + 1):
+                last = getattr(self, "layer%d" % s)[-1]
+                conv = last.conv3 if hasattr(last, "conv3") else last.conv2
+                channels.append(conv.out_channels)
+            channels.append(self.conv1.out_channels)
+            self.default_layers = tuple(range(1, self.stages + 1))
+        self.tap_channels = tuple(channels)
+        self.lin = torch.nn.ModuleList(_Lin(c) for c in channels)
         for p in self.parameters():
             p.requires_grad_(False)
         self.eval()
         if tensors is not None:
             self.load_tensors(tensors)
+
+    def train(self, mode=True):
+        """Always in evaluation mode (batch norm with running statistics)."""
+        return super().train(False)
 
     def load_tensors(self, tensors):
         """Load a dict name -> tensor, or (shape, float sequence) as made by
@@ -133,20 +242,26 @@ class Reference(torch.nn.Module):
                 if shape is not None:
                     value = value.reshape(shape)
             state[name] = value
-        expected = set(self.state_dict())
+        own = self.state_dict()
+        # batch norm's step counters are not model-file tensors
+        counters = {k for k in own if k.endswith(".num_batches_tracked")}
+        for k in counters:
+            if k in state:
+                raise ValueError("unexpected tensor %s" % k)
+            state[k] = own[k]
+        expected = set(own)
         lin_keys = {k for k in expected if k.startswith("lin.")}
         if self.calibration == "unweighted":
             extra = lin_keys & set(state)
             if extra:
                 raise ValueError("unweighted model given calibration tensors %s" % sorted(extra))
             for k in lin_keys:
-                state[k] = torch.ones_like(self.state_dict()[k])
+                state[k] = torch.ones_like(own[k])
         missing = expected - set(state)
         unexpected = set(state) - expected
         if missing or unexpected:
             raise ValueError("tensor mismatch: missing %s, unexpected %s"
                              % (sorted(missing), sorted(unexpected)))
-        own = self.state_dict()
         for k, v in state.items():
             if tuple(v.shape) != tuple(own[k].shape):
                 raise ValueError("%s: shape %s, expected %s"
@@ -163,6 +278,14 @@ class Reference(torch.nn.Module):
             shift = torch.tensor(SHIFT, dtype=x.dtype).view(1, 3, 1, 1)
             scale = torch.tensor(SCALE, dtype=x.dtype).view(1, 3, 1, 1)
             x = (x - shift) / scale
+        if self.resnet is not None:
+            stem = self.relu(self.bn1(self.conv1(x)))
+            x = self.maxpool(stem)
+            out = []
+            for s in range(1, self.stages + 1):
+                x = getattr(self, "layer%d" % s)(x)
+                out.append(x)
+            return out + [stem]
         out = []
         ends = set(e - 1 for e in self.tap_ends)
         for i, module in enumerate(self.features):
@@ -176,16 +299,20 @@ class Reference(torch.nn.Module):
         norm = torch.sqrt(torch.sum(f * f, dim=1, keepdim=True))
         return f / (norm + EPS)
 
-    def forward(self, x0, x1, upsampled=False):
-        """Distance between two image batches (N x 3 x H x W, values in [-1, 1]).
+    def forward(self, x0, x1, upsampled=False, layers=None, features=None):
+        """LPIPS (spatial) distance between two image batches (N x 3 x H x W,
+        values in [-1, 1]).
 
-        Returns a dict with the scalar `distance` (N), per-layer terms
-        `layers` (N x L), `layer_maps` (list of N x h_l x w_l), `spatial`
-        (N x H x W) and, if requested, `layer_maps_upsampled` (list of N x H x W).
+        Returns a dict with the scalar `distance` (N) over the selected
+        `layers` (1-based taps; None: the network's default), per-layer terms
+        `layers` (N x L, every tap), `layer_maps` (list of N x h_l x w_l, every
+        tap), `spatial` (N x H x W, the selected taps) and, if requested,
+        `layer_maps_upsampled` (list of N x H x W, every tap).  `features`:
+        the taps of x0 and x1 if already computed.
         """
         size = x0.shape[2:]
-        f0 = self.taps(x0)
-        f1 = self.taps(x1)
+        f0, f1 = features if features is not None else (self.taps(x0), self.taps(x1))
+        selected = [l - 1 for l in self._layers(layers)]
         maps, terms, ups = [], [], []
         for k, (a, b) in enumerate(zip(f0, f1)):
             d = (self.normalize(a) - self.normalize(b)) ** 2
@@ -194,17 +321,153 @@ class Reference(torch.nn.Module):
             maps.append(m[:, 0])
             terms.append(m.mean(dim=(2, 3))[:, 0])
             ups.append(F.interpolate(m, size=size, mode="bilinear", align_corners=False)[:, 0])
-        spatial = ups[0]
-        for u in ups[1:]:
-            spatial = spatial + u
-        distance = terms[0]
-        for t in terms[1:]:
-            distance = distance + t
+        spatial = ups[selected[0]]
+        for l in selected[1:]:
+            spatial = spatial + ups[l]
+        distance = terms[selected[0]]
+        for l in selected[1:]:
+            distance = distance + terms[l]
         out = {"distance": distance, "layers": torch.stack(terms, dim=1),
                "layer_maps": maps, "spatial": spatial}
         if upsampled:
             out["layer_maps_upsampled"] = ups
         return out
+
+    def _layers(self, layers):
+        if layers is None:
+            return self.default_layers
+        layers = list(layers)
+        if not layers or any(not 1 <= l <= len(self.tap_channels) for l in layers):
+            raise ValueError("layers %s: %s has taps 1..%d"
+                             % (layers, self.network, len(self.tap_channels)))
+        return layers
+
+    def terms(self, f0, f1, kind="spatial"):
+        """Per-tap terms (list of N-vectors, every tap) of the distance `kind`
+        between the tap features f0 and f1 (lists of N x C x h x w)."""
+        if kind == "spatial":
+            return spatial_terms(f0, f1, [lin.weight for lin in self.lin])
+        if kind == "mean-pool":
+            return mean_pool_terms(f0, f1)
+        if kind == "style":
+            return style_terms(f0, f1)
+        raise ValueError("unknown distance %r (known: %s)" % (kind, ", ".join(KINDS)))
+
+
+def spatial_terms(f0, f1, weights):
+    """LPIPS terms: the mean over pixels of sum_c w_c (fn0 - fn1)^2."""
+    out = []
+    for a, b, w in zip(f0, f1, weights):
+        d = (Reference.normalize(a) - Reference.normalize(b)) ** 2
+        out.append(F.conv2d(d, w.view(1, -1, 1, 1).to(d.dtype)).mean(dim=(2, 3))[:, 0])
+    return out
+
+
+def mean_pool_terms(f0, f1):
+    """Mean-pool terms: (1/C) sum_c (mn0 - mn1)^2 of the channel-normalised
+    spatial means mn = m / (|m| + 1e-10)."""
+    out = []
+    for a, b in zip(f0, f1):
+        m0, m1 = a.mean(dim=(2, 3)), b.mean(dim=(2, 3))
+        n0 = m0 / (torch.sqrt(torch.sum(m0 * m0, dim=1, keepdim=True)) + EPS)
+        n1 = m1 / (torch.sqrt(torch.sum(m1 * m1, dim=1, keepdim=True)) + EPS)
+        out.append(((n0 - n1) ** 2).sum(dim=1) / a.shape[1])
+    return out
+
+
+def gram(f):
+    """(1/(h*w)) sum over pixels of fn fn^T, fn the per-pixel channel-normalised
+    features: N x C x C for N x C x h x w."""
+    fn = Reference.normalize(f).flatten(2)
+    return torch.bmm(fn, fn.transpose(1, 2)) / fn.shape[2]
+
+
+def style_terms(f0, f1):
+    """Style terms: (1/C^2) ||G0 - G1||_F^2 of the Gram matrices (`gram`).
+
+    With fewer pixels P than channels C (deep taps) the C x C matrices are
+    not formed: with the normalised features F0, F1 (C x P), S = F0 + F1 and
+    D = F0 - F1, P (G0 - G1) = (S D^T + D S^T) / 2, so
+    P^2 ||G0 - G1||^2 = (<S^T S, D^T D> + <M, M^T>) / 2 with M = D^T S,
+    from P x P matrices only; every product holds a factor D, so identical
+    features still give exactly 0."""
+    out = []
+    for a, b in zip(f0, f1):
+        c = a.shape[1]
+        fa = Reference.normalize(a).flatten(2)
+        fb = Reference.normalize(b).flatten(2)
+        p = fa.shape[2]
+        if p < c:
+            s, d = fa + fb, fa - fb
+            st, dt = s.transpose(1, 2), d.transpose(1, 2)
+            m = torch.bmm(dt, s)
+            total = ((torch.bmm(st, s) * torch.bmm(dt, d)).sum(dim=(1, 2))
+                     + (m * m.transpose(1, 2)).sum(dim=(1, 2))) / 2
+            out.append(total / (p * p * c * c))
+        else:
+            d = (torch.bmm(fa, fa.transpose(1, 2)) - torch.bmm(fb, fb.transpose(1, 2))) / p
+            out.append((d * d).sum(dim=(1, 2)) / (c * c))
+    return out
+
+
+def synthetic_model(network, calibration, seed, dtype=torch.float64, resnet_block=None,
+                    resnet_blocks=None):
+    """A reference model with tests/synth_weights.py's tensors (in `dtype`)."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import synth_weights
+    tensors = synth_weights.make_tensors(network, calibration, seed, resnet_block,
+                                         resnet_blocks)
+    model = Reference(network, calibration, tensors, resnet_block, resnet_blocks)
+    return model.to(dtype)
+
+
+def pair_distances(model, images0, images1, kind="spatial", layers=None, batch=32):
+    """Distances between image pairs.
+
+    images0, images1: lists of H x W x 3 uint8 tensors (sizes equal pairwise);
+    kind: "spatial", "mean-pool" or "style"; layers: 1-based taps summed (None:
+    the network's default: every tap of squeeze/alex/vgg, the stage taps of a
+    ResNet).  Pairs of equal size go through the network together, `batch`
+    pairs at a time.  Returns (distances, terms): the sums over the selected
+    layers (floats) and, per pair, the terms of every tap.
+
+    Speed: a float32 model (synthetic_model(..., dtype=torch.float32)) runs
+    300 pairs of 64 x 64 images through ResNet-18 or ResNet-50 in a few
+    seconds on two cores; float64 convolutions are some 30 times slower with
+    Debian's PyTorch (generic BLAS).
+    """
+    if len(images0) != len(images1):
+        raise ValueError("%d first and %d second images" % (len(images0), len(images1)))
+    if kind not in KINDS:
+        raise ValueError("unknown distance %r (known: %s)" % (kind, ", ".join(KINDS)))
+    selected = [l - 1 for l in model._layers(layers)]
+    dtype = model.dtype()
+    groups = {}
+    for i, (a, b) in enumerate(zip(images0, images1)):
+        if tuple(a.shape) != tuple(b.shape) or a.dim() != 3 or a.shape[2] != 3:
+            raise ValueError("pair %d: images of shapes %s and %s"
+                             % (i, tuple(a.shape), tuple(b.shape)))
+        groups.setdefault(tuple(a.shape), []).append(i)
+    terms = [None] * len(images0)
+    with torch.no_grad():
+        for indices in groups.values():
+            for start in range(0, len(indices), batch):
+                chunk = indices[start:start + batch]
+                x0 = torch.cat([image_tensor(images0[i], dtype) for i in chunk])
+                x1 = torch.cat([image_tensor(images1[i], dtype) for i in chunk])
+                per_tap = model.terms(model.taps(x0), model.taps(x1), kind)
+                rows = torch.stack(per_tap, dim=1).double().tolist()
+                for i, row in zip(chunk, rows):
+                    terms[i] = row
+    distances = []
+    for row in terms:
+        total = 0.0
+        for l in selected:
+            total += row[l]
+        distances.append(total)
+    return distances, terms
 
 
 def image_tensor(pixels, dtype=torch.float64):
@@ -222,11 +485,13 @@ def image_tensor(pixels, dtype=torch.float64):
 _SHAPE_MODELS = {}
 
 
-def tap_shapes(network, height, width):
+def tap_shapes(network, height, width, resnet_block=None, resnet_blocks=None):
     """Spatial size of every tap for an input of height x width, or None if too small."""
-    model = _SHAPE_MODELS.get(network)
+    key = (network, resnet_block, resnet_blocks)
+    model = _SHAPE_MODELS.get(key)
     if model is None:
-        model = _SHAPE_MODELS[network] = Reference(network, "unweighted")
+        model = _SHAPE_MODELS[key] = Reference(network, "unweighted", None, resnet_block,
+                                               resnet_blocks)
     with torch.no_grad():
         try:
             taps = model.taps(torch.zeros(1, 3, height, width))
@@ -374,35 +639,45 @@ def validate(weights_dir, images_dir, reference_dir, dtype=torch.float32):
 # --------------------------------------------------------------------------
 # Smallest inputs.
 
-def min_side(network, other=None, limit=128):
+def min_side(network, other=None, limit=128, resnet_block=None, resnet_blocks=None):
     """Smallest side s such that an s x s input (or s x other and other x s)
     keeps >= 1 pixel at every tap."""
+    def shapes(h, w):
+        return tap_shapes(network, h, w, resnet_block, resnet_blocks)
+
     for s in range(1, limit):
         if other is None:
-            ok = tap_shapes(network, s, s) is not None
+            ok = shapes(s, s) is not None
         else:
-            ok = (tap_shapes(network, s, other) is not None
-                  and tap_shapes(network, other, s) is not None)
+            ok = shapes(s, other) is not None and shapes(other, s) is not None
         if ok:
             return s
     return None
 
 
+# ResNets whose smallest inputs `min-sizes` reports: (name, block, blocks).
+MIN_SIZE_RESNETS = (("resnet18", None, None), ("resnet34", None, None),
+                    ("resnet50", None, None), ("resnet6", "basic", "1,1"),
+                    ("resnet-b1", "bottleneck", "1"))
+
+
 def report_min_sizes():
     result = {}
-    for net in NETWORKS:
-        sq = min_side(net)
-        tall = min_side(net, other=100)
-        shapes = tap_shapes(net, sq, sq)
-        below = tap_shapes(net, sq - 1, 100)
+    for net, block, blocks in [(n, None, None) for n in NETWORKS] + list(MIN_SIZE_RESNETS):
+        def shapes(h, w):
+            return tap_shapes(net, h, w, block, blocks)
+
+        sq = min_side(net, resnet_block=block, resnet_blocks=blocks)
+        tall = min_side(net, other=100, resnet_block=block, resnet_blocks=blocks)
+        below = shapes(sq - 1, 100) if sq > 1 else None
         print("%-8s min square %d (taps %s); with the other side 100: min %d; "
               "%dx100 %s; %dx100 %s"
-              % (net, sq, shapes, tall, sq, "ok" if tap_shapes(net, sq, 100) else "fails",
+              % (net, sq, shapes(sq, sq), tall, sq, "ok" if shapes(sq, 100) else "fails",
                  sq - 1, "ok" if below else "fails"))
         # The two sides are independent: check every pair around the limit.
         for h in (sq - 1, sq, sq + 1, 3 * sq + 2):
             for w in (sq - 1, sq, sq + 1, 3 * sq + 2):
-                ok = tap_shapes(net, h, w) is not None
+                ok = h >= 1 and w >= 1 and shapes(h, w) is not None
                 assert ok == (h >= sq and w >= sq), (net, h, w)
         result[net] = sq
     return result

@@ -309,9 +309,26 @@ def squeeze_backbone(archs, scale=1.0, extra=True):
     return entries
 
 
-def calibration(archs, network, value=0.1):
+def resnet_backbone(archs, block, blocks, scale=1.0, fc=True, counters=True):
+    """(name, Tensor) entries of a torchvision ResNet state dict with made-up
+    values, in torchvision's order: every batch norm followed by its int64
+    `num_batches_tracked` (unless counters is False), `fc` last."""
+    entries = []
+    for i, (name, shape) in enumerate(archs.resnet_tensors(block, blocks).items()):
+        entries.append((name, filled(shape, scale * (i % 97 + 1) / 100.0)))
+        if counters and name.endswith(".running_var"):
+            entries.append((name[:-len("running_var")] + "num_batches_tracked",
+                            tensor([12345], shape=(), dtype="int64")))
+    if fc:
+        features = archs.resnet_tap_channels(block, blocks)[-2]
+        entries.append(("fc.weight", filled((1000, features), 0.5)))
+        entries.append(("fc.bias", filled((1000,), 0.25)))
+    return entries
+
+
+def calibration(archs, network, value=0.1, resnet_block=None, resnet_blocks=None):
     return [("lin%d.model.1.weight" % k, filled((1, c, 1, 1), value * (k + 1)))
-            for k, c in enumerate(archs.TAP_CHANNELS[network])]
+            for k, c in enumerate(archs.tap_channels(network, resnet_block, resnet_blocks))]
 
 
 if sys.byteorder != "little":  # pragma: no cover

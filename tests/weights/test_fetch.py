@@ -319,5 +319,110 @@ class Fetch(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
 
 
+class ResNetFetch(unittest.TestCase):
+    """ResNets have no calibration: fetch installs them unweighted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="fetch-resnet-test-")
+        entries = P.resnet_backbone(archs, "basic", (2, 2, 2, 2))
+        made = P.write_zip(os.path.join(cls.tmp, "resnet18.pth"), entries)
+        cls.digest = safetensors.tensor_digest(dict(
+            (n, (t.shape, t.storage.values)) for n, t in entries
+            if n in archs.backbone_tensors("resnet18")))
+        cls.prefix = sha256(made)[:8]
+        cls.official = "resnet18-%s.pth" % cls.prefix
+        cls.backbone = os.path.join(cls.tmp, cls.official)
+        os.rename(made, cls.backbone)
+        with open(wtest.MANIFEST) as f:
+            m = json.load(f)
+        m["networks"]["resnet18"]["backbone"].update(
+            name=cls.official, sha256_prefix=cls.prefix,
+            mirror_paths=["torchvision/" + cls.official, cls.official])
+        cls.manifest = os.path.join(cls.tmp, "manifest.json")
+        with open(cls.manifest, "w") as f:
+            json.dump(m, f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(dir=self.tmp)
+        self.dest = os.path.join(self.work, "dest")
+        self.mirror = os.path.join(self.work, "mirror")
+        os.makedirs(os.path.join(self.mirror, "torchvision"))
+
+    def tearDown(self):
+        shutil.rmtree(self.work)
+
+    def fetch(self, *args, **kw):
+        manifest = kw.pop("manifest", wtest.MANIFEST)
+        return wtest.run_tool(wtest.FETCH, list(args) + ["--mirror", self.mirror, "--dest",
+                                                         self.dest, "--manifest", manifest],
+                              env=wtest.clean_env(), timeout=120)
+
+    def refused(self, r, message):
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "fetch: %s\n" % message)
+        self.assertFalse(os.path.exists(self.dest) and os.listdir(self.dest))
+
+    def test_unweighted_by_default(self):
+        os.link(self.backbone, os.path.join(self.mirror, "torchvision", self.official))
+        r = self.fetch("resnet18", manifest=self.manifest)
+        path = os.path.join(self.dest, "resnet18-unweighted.safetensors")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "fetch: installed resnet18-unweighted.safetensors at %s\n"
+                         % path)
+        tensors, meta = safetensors.read(path)
+        self.assertEqual(meta, {
+            "format": "gegl-perceptual-model", "format_version": "1", "network": "resnet18",
+            "calibration": "unweighted", "backbone_digest": self.digest,
+            "backbone_source": self.official, "calibration_source": "none",
+            "architecture": "resnet", "resnet_block": "basic", "resnet_blocks": "2,2,2,2"})
+        self.assertEqual(list(tensors), list(archs.backbone_tensors("resnet18")))
+        # the same bytes as weights/convert makes
+        out = os.path.join(self.work, "converted.safetensors")
+        c = wtest.run_tool(wtest.CONVERT, ["--network", "resnet18", "--backbone",
+                                           self.backbone, "-o", out])
+        self.assertEqual(c.returncode, 0, c.stderr)
+        with open(out, "rb") as a, open(path, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        r = self.fetch("resnet18", "--calibration", "unweighted", manifest=self.manifest)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("already installed", r.stdout)
+
+    def test_calibrations_are_refused(self):
+        for label in ("lpips-v0.1", "lpips-v0.0"):
+            r = self.fetch("resnet50", "--calibration", label)
+            self.refused(r, "resnet50 has no %s calibration (no calibration is published for "
+                         "it): use --calibration unweighted, its default" % label)
+
+    def test_missing_file(self):
+        r = self.fetch("resnet34")
+        self.refused(r, "no resnet34 backbone in the mirror %s (looked for "
+                     "torchvision/resnet34-b627a593.pth, resnet34-b627a593.pth)" % self.mirror)
+
+    def test_fake_official_file(self):
+        os.link(self.backbone, os.path.join(self.mirror, "resnet18-f37072fd.pth"))
+        r = self.fetch("resnet18")
+        self.refused(r, "refusing the resnet18 backbone: %s: SHA-256 %s does not start with "
+                     "f37072fd as its official name says"
+                     % (os.path.join(self.mirror, "resnet18-f37072fd.pth"),
+                        sha256(self.backbone)))
+
+    def test_shipped_manifest(self):
+        with open(wtest.MANIFEST) as f:
+            networks = json.load(f)["networks"]
+        for network, prefix in (("resnet18", "f37072fd"), ("resnet34", "b627a593"),
+                                ("resnet50", "0676ba61")):
+            item = networks[network]["backbone"]
+            name = "%s-%s.pth" % (network, prefix)
+            self.assertEqual(item, {
+                "name": name, "url": "https://download.pytorch.org/models/" + name,
+                "sha256_prefix": prefix, "mirror_paths": ["torchvision/" + name, name]})
+            self.assertNotIn("calibrations", networks[network])
+
+
 if __name__ == "__main__":
     wtest.main()

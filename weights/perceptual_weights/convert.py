@@ -1,4 +1,14 @@
-"""Conversion of a torchvision backbone plus LPIPS calibration into a model file."""
+"""Conversion of a torchvision backbone plus LPIPS calibration into a model file.
+
+The LPIPS networks (squeeze, alex, vgg) keep the part of `features` up to the
+last tap.  ResNets (resnet18, resnet34, resnet50, or a custom name with a
+block type and blocks per stage) keep the stem and the described stages:
+stages beyond the description, `fc.*` and every `num_batches_tracked` are
+dropped, but any other tensor of the stem or of a kept stage (an extra block,
+a bottleneck's conv3 in a basic description, a bias) is an error, as is a
+missing one.  ResNets are unweighted unless a calibration is given (one lin
+layer per tap, the stem last).
+"""
 
 import argparse
 import collections
@@ -79,10 +89,55 @@ def _all_finite(values):
     return all(math.isfinite(v) for v in values)
 
 
-def read_backbone(network, path):
+def _describe(network, resnet_block=None, resnet_blocks=None):
+    """archs' description of `network`, or ConvertError."""
+    try:
+        archs.backbone_tensors(network, resnet_block, resnet_blocks)
+        if archs.is_resnet(network, resnet_block, resnet_blocks):
+            return archs.resnet_description(network, resnet_block, resnet_blocks)
+        return None
+    except ValueError as e:
+        raise ConvertError(str(e)) from None
+
+
+def _resnet_extra(path, network, block, blocks, names, shapes):
+    """ConvertError for the first tensor in `names` that belongs to the stem
+    or a kept stage of the ResNet but is not one of `shapes`, or None."""
+    kept = re.compile(r"^(?:conv1\.|bn1\.|layer(?P<stage>[1-9][0-9]*)\.(?P<block>[0-9]+)\.)")
+    what = "%s (%s blocks %s)" % (network, block, archs.format_blocks(blocks))
+    for name in names:
+        for prefix in KEY_PREFIXES:
+            rest = name[len(prefix):] if name.startswith(prefix) else None
+            m = kept.match(rest) if rest is not None else None
+            if (m is None or rest in shapes or rest.endswith(".num_batches_tracked")
+                    or (m.group("stage") and int(m.group("stage")) > len(blocks))):
+                continue
+            if m.group("stage") is None:
+                return ConvertError("%s: unexpected tensor %s in the stem of %s"
+                                    % (path, name, what))
+            stage, index = int(m.group("stage")), int(m.group("block"))
+            if index >= blocks[stage - 1]:
+                return ConvertError(
+                    "%s: tensor %s belongs to block %d of stage %d, but stage %d of %s has "
+                    "%d block%s (a deeper ResNet? Only whole stages beyond the description "
+                    "are dropped)" % (path, name, index + 1, stage, stage, what,
+                                      blocks[stage - 1], "s" if blocks[stage - 1] > 1 else ""))
+            hint = ""
+            if block == "basic" and (".conv3." in rest or ".bn3." in rest):
+                hint = " (a ResNet of bottleneck blocks?)"
+            return ConvertError("%s: unexpected tensor %s for %s%s" % (path, name, what, hint))
+    return None
+
+
+def read_backbone(network, path, resnet_block=None, resnet_blocks=None):
     """The backbone tensors of `network` from the torchvision state dict in
-    `path`, as an OrderedDict key -> (shape, array('f')) in `archs` order."""
-    shapes = archs.backbone_tensors(network)
+    `path`, as an OrderedDict key -> (shape, array('f')) in `archs` order.
+
+    A ResNet is named by a standard name or described by `resnet_block` and
+    `resnet_blocks` (see archs.resnet_description)."""
+    resnet = _describe(network, resnet_block, resnet_blocks)
+    shapes = archs.backbone_tensors(network, resnet_block, resnet_blocks)
+    names = []
 
     def strip(name):
         for prefix in KEY_PREFIXES:
@@ -90,8 +145,12 @@ def read_backbone(network, path):
                 return name[len(prefix):]
         return None
 
+    def select(name):
+        names.append(name)
+        return strip(name) is not None
+
     try:
-        found = torchpickle.load(path, select=lambda name: strip(name) is not None)
+        found = torchpickle.load(path, select=select)
     except torchpickle.TorchFileError as e:
         raise ConvertError(str(e)) from None
     tensors = {}
@@ -107,6 +166,10 @@ def read_backbone(network, path):
                            "The file has %d tensors: %s)"
                            % (path, "s" if len(missing) > 1 else "", _names(missing),
                               network, len(present), _names(present)))
+    if resnet is not None:
+        extra = _resnet_extra(path, network, resnet[0], resnet[1], names, shapes)
+        if extra is not None:
+            raise extra
     out = collections.OrderedDict()
     for key, shape in shapes.items():
         got, values = tensors[key]
@@ -119,10 +182,12 @@ def read_backbone(network, path):
     return out
 
 
-def read_calibration(network, path):
+def read_calibration(network, path, resnet_block=None, resnet_blocks=None):
     """The LPIPS lin weights for `network` from `path`, as an OrderedDict
-    `lin.{k}.weight` -> ((C,), array('f'))."""
-    channels = archs.TAP_CHANNELS[network]
+    `lin.{k}.weight` -> ((C,), array('f')).  A ResNet's file has one layer
+    per tap: the stages, then the stem."""
+    _describe(network, resnet_block, resnet_blocks)
+    channels = archs.tap_channels(network, resnet_block, resnet_blocks)
     try:
         found = torchpickle.load(path)
     except torchpickle.TorchFileError as e:
@@ -177,8 +242,11 @@ def calibration_label(lpips_version):
     return "lpips-v" + lpips_version
 
 
-def build(network, backbone, calibration, label, backbone_source, calibration_source):
-    """Tensors and metadata of a model file."""
+def build(network, backbone, calibration, label, backbone_source, calibration_source,
+          resnet_block=None, resnet_blocks=None):
+    """Tensors and metadata of a model file.  ResNets get the metadata
+    architecture, resnet_block and resnet_blocks."""
+    architecture = archs.model_metadata(network, resnet_block, resnet_blocks)
     tensors = collections.OrderedDict(backbone)
     if calibration is not None:
         tensors.update(calibration)
@@ -191,6 +259,7 @@ def build(network, backbone, calibration, label, backbone_source, calibration_so
         ("backbone_source", backbone_source),
         ("calibration_source", calibration_source),
     ])
+    metadata.update(architecture)
     return tensors, metadata
 
 
@@ -206,13 +275,16 @@ def write_model(path, tensors, metadata):
 
 
 def convert(network, backbone_path, calibration_path, lpips_version, out_path,
-            check_name=True, manifest_path=DEFAULT_MANIFEST):
-    """Convert and write `out_path`; returns the metadata written.
+            check_name=True, manifest_path=DEFAULT_MANIFEST, resnet_block=None,
+            resnet_blocks=None):
+    """Convert and write `out_path`; returns the metadata and tensors written.
 
     `calibration_path` None (and `lpips_version` None) makes an unweighted
-    model."""
-    if network not in archs.NETWORKS:
+    model.  A custom ResNet needs `resnet_block` and `resnet_blocks`."""
+    if network not in archs.NETWORKS and not archs.is_resnet(network, resnet_block,
+                                                             resnet_blocks):
         raise ConvertError("unknown network %r (known: %s)" % (network, ", ".join(archs.NETWORKS)))
+    _describe(network, resnet_block, resnet_blocks)
     label = calibration_label(lpips_version if calibration_path else None)
     if check_name:
         check_official_name(backbone_path)
@@ -226,12 +298,12 @@ def convert(network, backbone_path, calibration_path, lpips_version, out_path,
         if known is not None and known != (network, label):
             raise ConvertError("%s: this is the official %s calibration of %s, not %s of %s"
                                % (calibration_path, known[1], known[0], label, network))
-        calibration = read_calibration(network, calibration_path)
-    backbone = read_backbone(network, backbone_path)
+        calibration = read_calibration(network, calibration_path, resnet_block, resnet_blocks)
+    backbone = read_backbone(network, backbone_path, resnet_block, resnet_blocks)
     tensors, metadata = build(network, backbone, calibration, label,
                               os.path.basename(backbone_path),
                               os.path.basename(calibration_path) if calibration_path
-                              else NO_CALIBRATION_SOURCE)
+                              else NO_CALIBRATION_SOURCE, resnet_block, resnet_blocks)
     try:
         write_model(out_path, tensors, metadata)
     except OSError as e:
@@ -241,8 +313,12 @@ def convert(network, backbone_path, calibration_path, lpips_version, out_path,
 
 def summary(out_path, metadata, tensors):
     count = sum(len(v) for _, v in tensors.values())
+    network = metadata["network"]
+    if "architecture" in metadata:
+        network += " (%s, %s blocks %s)" % (metadata["architecture"], metadata["resnet_block"],
+                                            metadata["resnet_blocks"])
     return ("wrote %s: %s, %s, %d tensors, %d values, backbone digest %s"
-            % (out_path, metadata["network"], metadata["calibration"], len(tensors), count,
+            % (out_path, network, metadata["calibration"], len(tensors), count,
                metadata["backbone_digest"]))
 
 
@@ -250,29 +326,50 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="convert",
         description="Convert a torchvision backbone (.pth) and an LPIPS calibration (.pth) "
-                    "into a gegl-perceptual model file (.safetensors). Needs no torch.")
-    parser.add_argument("--network", required=True, choices=archs.NETWORKS)
+                    "into a gegl-perceptual model file (.safetensors). Needs no torch.",
+        epilog="A custom ResNet: --network NAME --resnet-block basic|bottleneck "
+               "--resnet-blocks 1,1 (blocks per stage, 1 to 4 stages; the file's stages "
+               "beyond these and its classifier are dropped).")
+    parser.add_argument("--network", required=True, metavar="NETWORK",
+                        help="%s, or the name of a custom ResNet" % ", ".join(archs.NETWORKS))
+    parser.add_argument("--resnet-block", choices=archs.RESNET_BLOCKS,
+                        help="block type of a custom ResNet")
+    parser.add_argument("--resnet-blocks", metavar="N,N,...",
+                        help="blocks per stage of a custom ResNet, e.g. 1,1,1,1")
     parser.add_argument("--backbone", required=True, metavar="FILE.pth",
                         help="torchvision state dict (e.g. squeezenet1_1-b8a52dc0.pth)")
-    group = parser.add_mutually_exclusive_group(required=True)
+    group = parser.add_mutually_exclusive_group()
     group.add_argument("--calibration", metavar="FILE.pth",
                        help="LPIPS calibration weights (lpips/weights/v0.1/<network>.pth)")
     group.add_argument("--unweighted", action="store_true",
-                       help="no calibration: every channel weighs 1")
+                       help="no calibration: every channel weighs 1 (the default for ResNets)")
     parser.add_argument("--lpips-version", choices=LPIPS_VERSIONS,
                         help="LPIPS version of --calibration (required with it)")
     parser.add_argument("--no-check-name", action="store_true",
                         help="do not check an official file name's hash prefix")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.safetensors")
     args = parser.parse_args(argv)
+    resnet = archs.is_resnet(args.network, args.resnet_block, args.resnet_blocks)
+    if args.network not in archs.NETWORKS and not resnet:
+        parser.error("argument --network: unknown network %r (choose from %s, or describe a "
+                     "custom ResNet with --resnet-block and --resnet-blocks)"
+                     % (args.network, ", ".join(archs.NETWORKS)))
+    try:
+        archs.backbone_tensors(args.network, args.resnet_block, args.resnet_blocks)
+    except ValueError as e:
+        parser.error(str(e))
+    if not resnet and not (args.calibration or args.unweighted):
+        parser.error("one of the arguments --calibration --unweighted is required")
     if args.calibration and not args.lpips_version:
         parser.error("--calibration needs --lpips-version {0.1,0.0}")
-    if args.unweighted and args.lpips_version:
+    if not args.calibration and args.lpips_version:
         parser.error("--lpips-version goes with --calibration, not --unweighted")
     try:
         metadata, tensors = convert(args.network, args.backbone, args.calibration,
                                     args.lpips_version, args.output,
-                                    check_name=not args.no_check_name)
+                                    check_name=not args.no_check_name,
+                                    resnet_block=args.resnet_block,
+                                    resnet_blocks=args.resnet_blocks)
     except ConvertError as e:
         print("convert: %s" % e, file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from . import archs, convert, safetensors
 
 MANIFEST_FORMAT = "gegl-perceptual-weights-manifest"
 MIRROR_ENV = "GEGL_PERCEPTUAL_WEIGHTS_MIRROR"
-DEFAULT_CALIBRATION = "lpips-v0.1"
+DEFAULT_CALIBRATION = "lpips-v0.1"     # of the LPIPS networks; ResNets: unweighted
 TIMEOUT = 60                     # seconds without progress before a download fails
 MAX_DOWNLOAD = 4 << 30           # bytes
 
@@ -27,6 +27,12 @@ def default_dest():
     data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
                                                             ".local", "share")
     return os.path.join(data, "gegl-perceptual", "weights")
+
+
+def default_calibration(network):
+    """lpips-v0.1 for the LPIPS networks, unweighted for the others (ResNets,
+    which have no published calibration)."""
+    return DEFAULT_CALIBRATION if network in archs.LPIPS_NETWORKS else "unweighted"
 
 
 def installed_name(network, calibration):
@@ -216,17 +222,28 @@ def _obtain(what, item, mirror, tmp, accept):
 
 
 def fetch(network, calibration, mirror, dest, manifest_path, force=False, log=print):
-    """Install `<network>-<calibration>.safetensors` into `dest`; returns its path."""
+    """Install `<network>-<calibration>.safetensors` into `dest`; returns its path.
+
+    `calibration` None is the network's default (default_calibration)."""
     networks = load_manifest(manifest_path)
     if network not in networks:
         raise FetchError("the manifest %s knows no network %r (known: %s)"
                          % (manifest_path, network, ", ".join(networks)))
     entry = networks[network]
+    if calibration is None:
+        calibration = default_calibration(network)
     if calibration not in convert.CALIBRATIONS:
         raise FetchError("unknown calibration %r" % calibration)
     item = None
     if calibration != "unweighted":
-        item = entry.get("calibrations", {}).get(calibration)
+        calibrations = entry.get("calibrations", {})
+        item = calibrations.get(calibration)
+        if item is None and not calibrations:
+            raise FetchError("%s has no %s calibration (no calibration is published for it): "
+                             "use --calibration unweighted%s"
+                             % (network, calibration,
+                                ", its default" if default_calibration(network) == "unweighted"
+                                else ""))
         if item is None:
             raise FetchError("the manifest has no %s calibration for %s" % (calibration, network))
     if mirror is not None and not os.path.isdir(mirror):
@@ -288,8 +305,8 @@ def main(argv=None):
     parser.add_argument("network", metavar="NETWORK", choices=archs.NETWORKS,
                         help="one of: %s" % ", ".join(archs.NETWORKS))
     parser.add_argument("--calibration", choices=convert.CALIBRATIONS,
-                        default=DEFAULT_CALIBRATION,
-                        help="default: %(default)s")
+                        help="default: %s for %s, unweighted for the ResNets"
+                             % (DEFAULT_CALIBRATION, ", ".join(archs.LPIPS_NETWORKS)))
     parser.add_argument("--mirror", metavar="DIR",
                         help="local directory with the published files instead of downloading "
                              "(default: $%s)" % MIRROR_ENV)
