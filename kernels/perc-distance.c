@@ -124,7 +124,6 @@ perc_distance_compute (const PercModel    *model,
   guint      layers = perc_metric_check (model, metric, error);
   float     *scratch = NULL;
   gsize      scratch_size = 0;
-  PercPooled pooled = { 0 };
 
   if (!layers)
     return FALSE;
@@ -153,11 +152,14 @@ perc_distance_compute (const PercModel    *model,
 
       if (metric->kind != PERC_DISTANCE_SPATIAL)
         {
-          perc_pooled_reset (&pooled, metric->kind == PERC_DISTANCE_STYLE ?
+          /* Kept between calls: a Gram matrix can be megabytes. */
+          if (!out->pooled)
+            out->pooled = g_new0 (PercPooled, 1);
+          perc_pooled_reset (out->pooled, metric->kind == PERC_DISTANCE_STYLE ?
                              PERC_POOLED_STYLE : PERC_POOLED_MEAN, s->c);
-          perc_pooled_add (&pooled, 0, f0->data[l], s->w, s->h, 0, 0, s->w, s->h);
-          perc_pooled_add (&pooled, 1, f1->data[l], s->w, s->h, 0, 0, s->w, s->h);
-          out->terms[l] = perc_pooled_term (&pooled);
+          perc_pooled_add (out->pooled, 0, f0->data[l], s->w, s->h, 0, 0, s->w, s->h);
+          perc_pooled_add (out->pooled, 1, f1->data[l], s->w, s->h, 0, 0, s->w, s->h);
+          out->terms[l] = perc_pooled_term (out->pooled);
           out->shapes[l] = (PercShape) { 1, s->h, s->w };
           g_clear_pointer (&out->maps[l], g_free);
           continue;
@@ -180,7 +182,6 @@ perc_distance_compute (const PercModel    *model,
       out->terms[l] = perc_mean (out->maps[l], n);
     }
   perc_distance_total (out);
-  perc_pooled_clear (&pooled);
   g_free (scratch);
   return TRUE;
 }
@@ -190,6 +191,9 @@ perc_distance_clear (PercDistance *distance)
 {
   for (int l = 0; l < PERC_MAX_TAPS; l++)
     g_free (distance->maps[l]);
+  if (distance->pooled)
+    perc_pooled_clear (distance->pooled);
+  g_free (distance->pooled);
   memset (distance, 0, sizeof *distance);
 }
 

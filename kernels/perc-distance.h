@@ -60,6 +60,7 @@ typedef struct
   double           terms[PERC_MAX_TAPS];    /* every layer's term */
   PercShape        shapes[PERC_MAX_TAPS];   /* c = 1, layer resolution */
   float           *maps[PERC_MAX_TAPS];     /* spatial: D_l, h x w each, owned */
+  struct _PercPooled *pooled;               /* workspace kept between calls */
 } PercDistance;
 
 /* Fills `out` (whose maps are reused or replaced; zero-initialise it

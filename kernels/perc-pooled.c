@@ -17,7 +17,7 @@ perc_pooled_reset (PercPooled     *p,
 
   for (int k = 0; k < 2; k++)
     {
-      if (p->channels != channels || p->kind != kind || !p->sums[k])
+      if (n > p->capacity)
         {
           g_free (p->sums[k]);
           p->sums[k] = g_new (double, n);
@@ -25,6 +25,7 @@ perc_pooled_reset (PercPooled     *p,
       memset (p->sums[k], 0, n * sizeof (double));
       p->positions[k] = 0;
     }
+  p->capacity = MAX (p->capacity, n);
   p->kind = kind;
   p->channels = channels;
 }

@@ -21,12 +21,13 @@ typedef enum
   PERC_POOLED_STYLE
 } PercPooledKind;
 
-typedef struct
+typedef struct _PercPooled
 {
   PercPooledKind kind;
   int            channels;
   gsize          positions[2];
   double        *sums[2];      /* per image: C (mean) or C x C (style) */
+  gsize          capacity;     /* doubles allocated in each */
   double        *scratch;      /* style: normalised vectors of a region */
   gsize          scratch_size;
 } PercPooled;

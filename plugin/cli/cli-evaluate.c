@@ -296,6 +296,8 @@ work (gpointer data)
   int              n = run->test->n_images;
   gboolean         scaling = perc_calibration_scales (run->metric->calibration);
 
+  /* BLIS keeps its thread count per calling thread. */
+  perc_blis_set_threads (1);
   for (gsize i = w->index; i < run->count && !run->error; i += run->n_threads)
     {
       gsize      item = run->first + i;
@@ -592,7 +594,6 @@ evaluate (const Test *test,
 
   /* Threads side by side, each with single-threaded BLIS. */
   run.n_threads = n_threads ? n_threads : (int) MIN (g_get_num_processors (), 64);
-  perc_blis_set_threads (1);
   run.model = model;
   run.metric = &metric;
   run.test = test;

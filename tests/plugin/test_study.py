@@ -132,5 +132,143 @@ class Compare(unittest.TestCase):
             self.assertEqual(proc.stdout, "")
 
 
+def make_bapps(*args, python=sys.executable):
+    return subprocess.run([python, os.path.join(TESTS, "make-bapps.py")] + list(args),
+                          capture_output=True, text=True, timeout=900, check=True).stdout
+
+
+def write_npy(file, header, data):
+    header = header + " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(file, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+
+
+class Evaluate(unittest.TestCase):
+    """Scores against tests/goldens/bapps.json: per category, the mean and
+    every layer alone, within the range the golden allows for comparisons
+    too close to call in float32 (a single value almost everywhere)."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(TESTS, "goldens", "bapps.json")) as f:
+            cls.golden = json.load(f)
+        cls.data = path("bapps")
+        summary = make_bapps(cls.data)
+        # The data set the goldens were made for (pixels and judgements).
+        assert "sha256 %s" % cls.golden["dataset"]["content_sha256"][:16] in summary, summary
+
+    def check(self, what, got, score, allowed):
+        lo, hi = allowed
+        # Printed with 6 decimals.
+        self.assertTrue(lo - 1e-5 <= got <= hi + 1e-5,
+                        "%s: %.6f, expected %.6f (allowed %.6f .. %.6f)" % (what, got, score, lo, hi))
+
+    def test_configurations(self):
+        for config in self.golden["configurations"]:
+            weights = model_file(config["network"], config["calibration"], config["seed"])
+            args = ["--weights", weights, "--calibration", config["calibration"],
+                    "--distance", config["kind"], "--json"]
+            if config["layers"]:
+                args += ["--layer-subset", ",".join(str(l) for l in config["layers"])]
+            for test in ("2afc", "jnd"):
+                out = json.loads(run(test, self.data, *args).stdout)
+                want = config[test]
+                name = "%s %s" % (config["name"], test)
+                self.assertEqual([c["name"] for c in out["categories"]], list(want["categories"]))
+                self.assertEqual(out["layer_subset"], config["summed_taps"])
+                for c in out["categories"]:
+                    w = want["categories"][c["name"]]
+                    self.check("%s %s" % (name, c["name"]), c["score"], w["score"], w["range"])
+                    for l, got in enumerate(c["per_layer"]):
+                        w = config["per_layer"][l][test]["categories"][c["name"]]
+                        self.check("%s %s layer %d" % (name, c["name"], l + 1), got,
+                                   w["score"], w["range"])
+                self.check(name + " mean", out["score"], want["mean"], want["mean_range"])
+                for l, got in enumerate(out["per_layer"]):
+                    w = config["per_layer"][l][test]
+                    self.check("%s layer %d mean" % (name, l + 1), got, w["mean"], w["mean_range"])
+                n = sum(c["triplets" if test == "2afc" else "pairs"] for c in out["categories"])
+                print("  %s: %.2f in %.2f s (%.2f s per 1000)"
+                      % (name, out["score"], out["seconds"], 1000 * out["seconds"] / n))
+
+    def small_set(self, name):
+        """A copy of three triplets of one category, to break: the
+        category's folder."""
+        root = path(name, "2afc", "val", "cnn")
+        for sub in ("ref", "p0", "p1", "judge"):
+            os.makedirs(os.path.join(root, sub))
+            src = os.path.join(self.data, "2afc", "val", "cnn", sub)
+            for f in sorted(os.listdir(src))[:3]:
+                shutil.copy(os.path.join(src, f), os.path.join(root, sub))
+        return root
+
+    def test_errors(self):
+        weights = model_file("squeeze", "lpips-v0.1", 21)
+        cases = []
+        root = self.small_set("missing")
+        os.unlink(os.path.join(root, "judge", "000002.npy"))
+        cases.append((root, "judge has 2: they must pair up"))
+        for name, content, message in (
+                ("junk", b"not numpy", "not a NumPy file holding one float32 or float64 number"),
+                ("int", None, "not a NumPy file"),
+                ("big", struct.pack("<d", 1.5), "a judgement is a fraction of people, from 0 to 1, not 1.5"),
+                ("nan", struct.pack("<d", float("nan")), "the number is not finite")):
+            root = self.small_set(name)
+            judge = os.path.join(root, "judge", "000001.npy")
+            if content is None:
+                write_npy(judge, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
+                          struct.pack("<q", 1))
+            elif content.startswith(b"not"):
+                with open(judge, "wb") as f:
+                    f.write(content)
+            else:
+                write_npy(judge, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+                          content)
+            cases.append((root, message))
+        root = self.small_set("size")
+        write_png(os.path.join(root, "p1", "000001.png"), 32, 30, [100] * (32 * 30 * 3))
+        cases.append((root, "000001.png is 32x30 pixels, but"))
+        root = self.small_set("tiny")
+        for sub in ("ref", "p0", "p1"):
+            write_png(os.path.join(root, sub, "000000.png"), 8, 8, [100] * 192)
+        cases.append((root, "the squeeze network needs at least 17x17"))
+        os.makedirs(path("empty", "2afc", "val", "cnn"))
+        cases.append((path("empty"), "no 2afc categories"))
+        for folder, message in cases:
+            # The data set's folder, above 2afc/val/cnn.
+            if folder.endswith("cnn"):
+                folder = os.path.dirname(os.path.dirname(os.path.dirname(folder)))
+            proc = run("2afc", folder, "--weights", weights, ok=False)
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn(message, proc.stderr)
+            self.assertEqual(proc.stdout, "")
+        proc = run("2afc", self.data, "--weights", weights, "--category", "nothing", ok=False)
+        self.assertIn("no category \"nothing\"", proc.stderr)
+        self.assertEqual(run("2afc", ok=False).returncode, 2)
+        self.assertEqual(run("2afc", self.data, "--threads", "0", "--weights", weights).returncode, 0)
+        self.assertEqual(run("jnd", self.data, "--threads", "65", ok=False).returncode, 2)
+
+    def test_real_weights(self):
+        mirror = os.environ.get("GEGL_PERCEPTUAL_WEIGHTS_MIRROR")
+        if not mirror:
+            self.skipTest("no mirror of the real weights (set GEGL_PERCEPTUAL_WEIGHTS_MIRROR)")
+        probe = subprocess.run([TORCH_PYTHON, "-c", "import torch, torchvision"],
+                               capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("no PyTorch in %s to compute the expected scores" % TORCH_PYTHON)
+        want = json.loads(make_bapps("--real-weights", mirror, python=TORCH_PYTHON))
+        home = dict(env, XDG_DATA_HOME=path("real-home"))
+        run("fetch", "squeeze", "--mirror", mirror, environ=home)
+        for test in ("2afc", "jnd"):
+            out = json.loads(run(test, self.data, "--json", environ=home).stdout)
+            self.check("real " + test, out["score"], want[test]["mean"], want[test]["mean_range"])
+            if want[test]["mean_range"][0] == want[test]["mean_range"][1]:
+                for c in out["categories"]:
+                    self.assertAlmostEqual(c["score"], want[test][c["name"]], delta=1e-5)
+            n = sum(c["triplets" if test == "2afc" else "pairs"] for c in out["categories"])
+            print("  real SqueezeNet %s: %.2f (PyTorch %.2f), %.2f s per 1000"
+                  % (test, out["score"], want[test]["mean"], 1000 * out["seconds"] / n))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
