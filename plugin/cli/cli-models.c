@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "perc-model.h"
 
-static const char *const networks[] = { "squeeze", "alex", "vgg" };
 static const PercCalibration calibrations[] = {
   PERC_CALIBRATION_LPIPS_V0_1, PERC_CALIBRATION_LPIPS_V0_0, PERC_CALIBRATION_UNWEIGHTED
 };
@@ -38,13 +37,23 @@ cli_models (int argc, char **argv)
         printf ("  %s\n", *d);
       printf ("\n%-8s %-11s %-12s %s\n", _("network"), _("calibration"), _("digest"), _("file"));
     }
-  for (guint n = 0; n < G_N_ELEMENTS (networks); n++)
+  for (const char *const *n = perc_net_builtin_names (); *n; n++)
     for (guint c = 0; c < G_N_ELEMENTS (calibrations); c++)
       {
         GError *error = NULL;
-        char   *path = perc_model_locate (networks[n], calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
-        char   *file = perc_model_file_name (networks[n], calibrations[c]);
+        char   *path = perc_model_locate (*n, calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
+        char   *file = perc_model_file_name (*n, calibrations[c]);
         const char *cal = perc_calibration_name (calibrations[c]);
+
+        /* Only the LPIPS networks have published calibrations. */
+        if (calibrations[c] != PERC_CALIBRATION_UNWEIGHTED &&
+            perc_calibration_default (*n) == PERC_CALIBRATION_UNWEIGHTED)
+          {
+            g_free (path);
+            g_free (file);
+            g_clear_error (&error);
+            continue;
+          }
 
         if (path)
           {
@@ -60,13 +69,13 @@ cli_models (int argc, char **argv)
 
                 printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"file\": %s, "
                         "\"backbone_digest\": \"%s\", \"valid\": %s%s%s}\n",
-                        networks[n], cal, p, digest ? digest : "",
+                        *n, cal, p, digest ? digest : "",
                         model ? "true" : "false", e ? ", \"error\": " : "", e ? e : "");
                 g_free (e);
               }
             else
               {
-                printf ("%-8s %-11s %-12.12s %s\n", networks[n], cal,
+                printf ("%-8s %-11s %-12.12s %s\n", *n, cal,
                         digest ? digest : "-", path);
                 if (error)
                   printf (_("         unusable: %s\n"), error->message);
@@ -75,15 +84,17 @@ cli_models (int argc, char **argv)
             perc_model_free (model);
             perc_safetensors_free (st);
           }
-        else if (c < 2)   /* unweighted needs no file of its own */
+        /* The LPIPS networks' unweighted distance needs no file of its own. */
+        else if (calibrations[c] != PERC_CALIBRATION_UNWEIGHTED ||
+                 perc_calibration_default (*n) == PERC_CALIBRATION_UNWEIGHTED)
           {
             if (json)
               printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"installed\": false, "
                       "\"install\": \"gegl-perceptual fetch %s --calibration %s\"}\n",
-                      networks[n], cal, networks[n], cal);
+                      *n, cal, *n, cal);
             else
               printf (_("%-8s %-11s %-12s not installed: gegl-perceptual fetch %s --calibration %s\n"),
-                      networks[n], cal, "-", networks[n], cal);
+                      *n, cal, "-", *n, cal);
           }
         g_clear_error (&error);
         g_free (path);

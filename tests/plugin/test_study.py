@@ -106,6 +106,11 @@ class Compare(unittest.TestCase):
         self.assertEqual((out["network"], out["layer_subset"]), ("resnet6", [1, 2]))
         self.assertLessEqual(relative(out["distance"], case["distance"]), 1e-5)
 
+    def test_models(self):
+        out = run("models").stdout
+        self.assertIn("not installed: gegl-perceptual fetch resnet50 --calibration unweighted", out)
+        self.assertNotIn("resnet50 --calibration lpips", out)
+
     def test_errors(self):
         case = studies["resnet6-basic-1,1-unweighted-29x23"]
         weights = model_file("resnet6", "unweighted", 13, "basic", "1,1")
