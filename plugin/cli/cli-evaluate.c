@@ -296,7 +296,9 @@ work (gpointer data)
   int              n = run->test->n_images;
   gboolean         scaling = perc_calibration_scales (run->metric->calibration);
 
-  /* BLIS keeps its thread count per calling thread. */
+  /* After the batch's images: reading them may load the GEGL module,
+   * which asks BLIS for every core.
+   */
   perc_blis_set_threads (1);
   for (gsize i = w->index; i < run->count && !run->error; i += run->n_threads)
     {
