@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <blis.h>
 
 #include "perc-blis.h"
@@ -29,6 +30,18 @@ perc_blis_configure (void)
 #else
   return FALSE;
 #endif
+}
+
+int
+perc_blis_threads_allowed (void)
+{
+  const char *env = g_getenv ("BLIS_NUM_THREADS");
+  int         n;
+
+  if (!env)
+    env = g_getenv ("OMP_NUM_THREADS");
+  n = env ? atoi (env) : 0;
+  return n > 0 ? n : (int) g_get_num_processors ();
 }
 
 void

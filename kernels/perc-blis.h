@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  */
 gboolean perc_blis_configure (void);
 
+/* The threads the user allows: BLIS_NUM_THREADS, else OMP_NUM_THREADS,
+ * else the number of cores.
+ */
+int      perc_blis_threads_allowed (void);
+
 /* Threads BLIS uses inside each call from now on (1 when the caller runs
  * several computations side by side).
  */

@@ -122,14 +122,19 @@ perc_conv_forward (const PercConv *conv,
                    int             height,
                    int             width,
                    float          *dst,
-                   float          *scratch)
+                   float          *scratch,
+                   int             threads)
 {
   const int   out_h = out_size (conv, height), out_w = out_size (conv, width);
   const gsize plane = (gsize) out_h * out_w;
   const int   depth = conv->in_channels * conv->kernel * conv->kernel;
   const int   rows = band_rows (conv, out_h, out_w);
   float       one = 1.0f, zero = 0.0f;
+  rntm_t      rntm = BLIS_RNTM_INITIALIZER;
 
+  /* A thread count of this call's own, or BLIS's process-wide one. */
+  if (threads > 0)
+    bli_rntm_set_num_threads (threads, &rntm);
   for (int y0 = 0; y0 < out_h; y0 += rows)
     {
       int          y1 = MIN (y0 + rows, out_h);
@@ -142,13 +147,14 @@ perc_conv_forward (const PercConv *conv,
           b = scratch;
         }
       /* BLIS takes non-const operands but does not write A or B. */
-      bli_sgemm (BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE,
-                 conv->out_channels, n, depth,
-                 &one,
-                 (float *) conv->weight, depth, 1,
-                 (float *) b, is_pointwise (conv) ? (inc_t) plane : (inc_t) n, 1,
-                 &zero,
-                 dst + (gsize) y0 * out_w, plane, 1);
+      bli_sgemm_ex (BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE,
+                    conv->out_channels, n, depth,
+                    &one,
+                    (float *) conv->weight, depth, 1,
+                    (float *) b, is_pointwise (conv) ? (inc_t) plane : (inc_t) n, 1,
+                    &zero,
+                    dst + (gsize) y0 * out_w, plane, 1,
+                    NULL, threads > 0 ? &rntm : NULL);
       bias_relu (conv, dst + (gsize) y0 * out_w, plane, n);
     }
 }

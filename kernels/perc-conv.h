@@ -24,14 +24,16 @@ gsize perc_conv_scratch_size (const PercConv *conv,
                               int             width);
 
 /* dst receives out_channels planes of out_h x out_w floats, where out_h and
- * out_w are the usual (size + 2 pad - kernel) / stride + 1.
+ * out_w are the usual (size + 2 pad - kernel) / stride + 1.  `threads`:
+ * BLIS threads for this call; 0 leaves the choice to BLIS's settings.
  */
 void  perc_conv_forward      (const PercConv *conv,
                               const float    *src,
                               int             height,
                               int             width,
                               float          *dst,
-                              float          *scratch);
+                              float          *scratch,
+                              int             threads);
 
 G_END_DECLS
 

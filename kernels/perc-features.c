@@ -10,6 +10,7 @@ struct _PercExtractor
   gsize           *capacity;
   float           *scratch;
   gsize            scratch_capacity;
+  int              threads;    /* BLIS threads per product; 0: BLIS's */
 };
 
 /* Grows *buffer to hold n floats; contents are not kept. */
@@ -54,6 +55,13 @@ perc_extractor_new (const PercModel *model)
   ex->buffers = g_new0 (float *, n);
   ex->capacity = g_new0 (gsize, n);
   return ex;
+}
+
+void
+perc_extractor_set_threads (PercExtractor *ex,
+                            int            threads)
+{
+  ex->threads = MAX (threads, 0);
 }
 
 void
@@ -223,7 +231,7 @@ perc_extractor_run (PercExtractor   *ex,
       if (op->kind == PERC_OP_CONV)
         perc_conv_forward (&model->convs[i], src, in->h, in->w,
                            dst + (gsize) op->dst_channel * out->h * out->w,
-                           ex->scratch);
+                           ex->scratch, ex->threads);
       else if (op->kind == PERC_OP_ADD)
         add (src, buffer (ex, features, op->src2),
              (gsize) out->c * out->h * out->w, op->relu, dst);

@@ -32,6 +32,12 @@ typedef struct _PercExtractor PercExtractor;
 PercExtractor *perc_extractor_new    (const PercModel *model);
 void           perc_extractor_free   (PercExtractor   *extractor);
 
+/* BLIS threads inside each of this extractor's matrix products (1 when
+ * extractors run side by side); 0, the default: BLIS's own setting.
+ */
+void           perc_extractor_set_threads (PercExtractor *extractor,
+                                           int            threads);
+
 /* Runs the network; `scaling` applies LPIPS v0.1's input scaling (see
  * perc_calibration_scales ()).  Fails if the image is smaller than the
  * model's minimum size or holds non-finite values.

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "perc-blis.h"
 #include "perc-difference.h"
 #include "perc-error.h"
 #include "perc-pooled.h"
@@ -124,23 +125,28 @@ plan_init (Plan            *p,
   return TRUE;
 }
 
-/* Working memory for a crop of w x h. */
+/* Working memory for a crop of w x h; side by side, each image has its
+ * own network buffers.
+ */
 static gsize
 crop_bytes (const PercModel *model,
             int              w,
-            int              h)
+            int              h,
+            gboolean         side_by_side)
 {
-  return perc_extractor_bytes (model, w, h) + perc_features_bytes (model, w, h) +
+  return perc_extractor_bytes (model, w, h) * (side_by_side ? 2 : 1) +
+         perc_features_bytes (model, w, h) +
          2 * 3 * (gsize) w * h * sizeof (float) +     /* the two crops */
          3 * (gsize) w * h * sizeof (float);          /* differences, norms, map */
 }
 
 static gsize
 tile_bytes (const Plan *p,
-            int         tile)
+            int         tile,
+            gboolean    side_by_side)
 {
   return crop_bytes (p->model, MIN (tile + p->halo, p->width),
-                     MIN (tile + p->halo, p->height));
+                     MIN (tile + p->halo, p->height), side_by_side);
 }
 
 int
@@ -148,6 +154,7 @@ perc_tiled_tile_size (const PercModel *model,
                       int              width,
                       int              height,
                       gsize            budget,
+                      gboolean         side_by_side,
                       gsize           *bytes)
 {
   Plan p;
@@ -163,15 +170,26 @@ perc_tiled_tile_size (const PercModel *model,
     {
       int mid = (lo + hi + 1) / 2;
 
-      if (tile_bytes (&p, mid * p.align) <= budget)
+      if (tile_bytes (&p, mid * p.align, side_by_side) <= budget)
         lo = mid;
       else
         hi = mid - 1;
     }
   if (bytes)
-    *bytes = lo ? tile_bytes (&p, lo * p.align) : tile_bytes (&p, p.align);
+    *bytes = tile_bytes (&p, MAX (lo, 1) * p.align, side_by_side);
   plan_clear (&p);
   return lo * p.align;
+}
+
+gboolean
+perc_tiled_side_by_side (const PercModel *model,
+                         int              width,
+                         int              height,
+                         gsize            budget)
+{
+  return perc_blis_threads_allowed () >= 2 &&
+         perc_tiled_tile_size (model, width, height, budget, TRUE, NULL) >=
+         perc_tiled_tile_size (model, width, height, budget, FALSE, NULL);
 }
 
 /* Positions [*a, *b) of layer l that output pixels [x0, x1) of an axis of
@@ -243,10 +261,11 @@ struct _PercTiler
 {
   const PercModel *model;
   Plan           plan;
-  PercExtractor *ex;
+  PercExtractor *ex[2];          /* the second runs image 1 side by side */
   PercFeatures  *f[2];
-  float         *rgb, *diff[PERC_MAX_TAPS], *scratch, *map;
-  gsize          rgb_size, diff_size[PERC_MAX_TAPS], scratch_size, map_size;
+  float         *rgb[2], *diff[PERC_MAX_TAPS], *scratch, *map;
+  gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], scratch_size, map_size;
+  gboolean       side_by_side;
   double         sums[PERC_MAX_TAPS];
   PercPooled     pooled[PERC_MAX_TAPS];
   guint          layers;        /* the metric's */
@@ -260,7 +279,8 @@ perc_tiler_new (const PercModel *model)
   PercTiler *t = g_new0 (PercTiler, 1);
 
   t->model = model;
-  t->ex = perc_extractor_new (model);
+  t->ex[0] = perc_extractor_new (model);
+  t->ex[1] = perc_extractor_new (model);
   t->f[0] = perc_features_new ();
   t->f[1] = perc_features_new ();
   return t;
@@ -271,7 +291,8 @@ perc_tiler_free (PercTiler *t)
 {
   if (!t)
     return;
-  perc_extractor_free (t->ex);
+  perc_extractor_free (t->ex[0]);
+  perc_extractor_free (t->ex[1]);
   perc_features_free (t->f[0]);
   perc_features_free (t->f[1]);
   for (int l = 0; l < PERC_MAX_TAPS; l++)
@@ -279,7 +300,8 @@ perc_tiler_free (PercTiler *t)
       g_free (t->diff[l]);
       perc_pooled_clear (&t->pooled[l]);
     }
-  g_free (t->rgb);
+  g_free (t->rgb[0]);
+  g_free (t->rgb[1]);
   g_free (t->scratch);
   g_free (t->map);
   plan_clear (&t->plan);
@@ -298,6 +320,26 @@ grow (float **buffer, gsize *size, gsize n)
   return *buffer;
 }
 
+/* One image's crop through the network. */
+typedef struct
+{
+  PercExtractor *ex;
+  PercImage      image;
+  gboolean       scaling;
+  PercFeatures  *features;
+  GError        *error;
+  gboolean       ok;
+} Job;
+
+static gpointer
+extract (gpointer data)
+{
+  Job *j = data;
+
+  j->ok = perc_extractor_run (j->ex, &j->image, j->scaling, j->features, &j->error);
+  return NULL;
+}
+
 static gboolean
 run_tile (Work                  *w,
           const PercMetric      *metric,
@@ -313,6 +355,7 @@ run_tile (Work                  *w,
   int         ay[PERC_MAX_TAPS], by[PERC_MAX_TAPS];
   int         cx0, cx1, cy0, cy1;
   PercRect    crop;
+  Job         jobs[2];
 
   for (int l = 0; l < p->n_layers; l++)
     {
@@ -333,14 +376,33 @@ run_tile (Work                  *w,
 
   for (int k = 0; k < 2; k++)
     {
-      float *rgb = grow (&w->rgb, &w->rgb_size, 3 * (gsize) crop.width * crop.height);
+      float *rgb = grow (&w->rgb[k], &w->rgb_size[k], 3 * (gsize) crop.width * crop.height);
 
-      if (!read (k, &crop, rgb, read_data, error) ||
-          !perc_extractor_run (w->ex, &(PercImage) { crop.width, crop.height,
-                                                     3 * (gsize) crop.width, rgb },
-                               scaling, w->f[k], error))
+      if (!read (k, &crop, rgb, read_data, error))
         return FALSE;
+      jobs[k] = (Job) { w->ex[w->side_by_side ? k : 0],
+                        { crop.width, crop.height, 3 * (gsize) crop.width, rgb },
+                        scaling, w->f[k], NULL, FALSE };
     }
+  if (w->side_by_side)
+    {
+      GThread *other = g_thread_new ("perceptual-image", extract, &jobs[1]);
+
+      extract (&jobs[0]);
+      g_thread_join (other);
+    }
+  else
+    {
+      extract (&jobs[0]);
+      extract (&jobs[1]);
+    }
+  for (int k = 0; k < 2; k++)
+    if (!jobs[k].ok)
+      {
+        g_propagate_error (error, jobs[k].error);
+        g_clear_error (&jobs[1 - k].error);
+        return FALSE;
+      }
 
   for (int l = 0; l < p->n_layers; l++)
     {
@@ -421,6 +483,10 @@ perc_tiler_run (PercTiler             *w,
 
   plan_clear (&w->plan);
   memset (w->sums, 0, sizeof w->sums);
+  /* Side by side, each image's products run single-threaded. */
+  w->side_by_side = o.side_by_side;
+  perc_extractor_set_threads (w->ex[0], o.side_by_side ? 1 : 0);
+  perc_extractor_set_threads (w->ex[1], 1);
   w->layers = perc_metric_check (model, metric, error);
   if (!w->layers || !plan_init (&w->plan, model, width, height, error))
     return FALSE;
@@ -448,7 +514,7 @@ perc_tiler_run (PercTiler             *w,
     {
       gsize need;
 
-      tile = perc_tiled_tile_size (model, width, height, budget, &need);
+      tile = perc_tiled_tile_size (model, width, height, budget, o.side_by_side, &need);
       if (!tile)
         {
           g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,

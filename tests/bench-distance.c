@@ -3,8 +3,11 @@
  * and the peak memory.  Images are generated region by region, so that
  * large sizes measure the tiled path's memory, not the images'.
  *
- *   bench-distance [--runs N] [--budget MIB] [--json] [MODEL.safetensors] [SIZE...]
+ *   bench-distance [--runs N] [--budget MIB] [--side-by-side] [--json] [MODEL] [SIZE...]
  *
+ * --side-by-side runs the two images' networks in two threads, BLIS
+ * single-threaded in each; --one-by-one one after the other with BLIS's
+ * threads; by default the choice the ops make (perc_tiled_side_by_side).
  * Without a model file the installed squeeze lpips-v0.1 model is used.
  * Weights do not change the time, so a synthetic model is fine.  With
  * --json, one JSON object per size (times in seconds, the peak resident
@@ -42,15 +45,18 @@ discard (const PercRect *r, const float *map, gpointer data)
   *(float *) data += map[0];
 }
 
+static int side_by_side = -1;     /* -1: as the ops choose */
+
 static double
 best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
-           double *distance)
+           gboolean sbs, double *distance)
 {
   PercDistance    d = { 0 };
   double          best = G_MAXDOUBLE;
   float           sink = 0;
   PercTileOptions o = { .budget = budget, .layer = -1,
-                        .write = spatial ? discard : NULL, .write_data = &sink };
+                        .write = spatial ? discard : NULL, .write_data = &sink,
+                        .side_by_side = sbs };
   GError         *error = NULL;
 
   for (int r = 0; r < runs + 1; r++)     /* the first run warms up */
@@ -90,9 +96,13 @@ main (int argc, char **argv)
       budget = (gsize) atoi (argv[++i]) << 20;
     else if (!g_strcmp0 (argv[i], "--json"))
       json = TRUE;
+    else if (!g_strcmp0 (argv[i], "--side-by-side"))
+      side_by_side = TRUE;
+    else if (!g_strcmp0 (argv[i], "--one-by-one"))
+      side_by_side = FALSE;
     else if (!g_strcmp0 (argv[i], "--help"))
       {
-        printf ("bench-distance [--runs N] [--budget MIB] [--json] [MODEL] [SIZE...]\n");
+        printf ("bench-distance [--runs N] [--budget MIB] [--side-by-side | --one-by-one] [--json] [MODEL] [SIZE...]\n");
         return 0;
       }
     else if (g_ascii_isdigit (argv[i][0]) && n_sizes < 16)
@@ -120,30 +130,33 @@ main (int argc, char **argv)
     {
       printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
               perc_calibration_name (model->calibration), blis);
-      printf ("%-11s %12s %14s %12s %8s %10s\n", "size", "scalar (s)", "+ spatial (s)",
-              "distance", "tile", "RSS (MiB)");
+      printf ("%-11s %12s %14s %12s %8s %5s %10s\n", "size", "scalar (s)", "+ spatial (s)",
+              "distance", "tile", "sbs", "RSS (MiB)");
     }
   for (int s = 0; s < n_sizes; s++)
     {
       int           n = sizes[s];
       double        t_scalar, t_spatial, dist;
       struct rusage usage;
-      int           tile = perc_tiled_tile_size (model, n, n, budget, NULL);
+      gboolean      sbs = side_by_side >= 0 ? side_by_side
+                                        : perc_tiled_side_by_side (model, n, n, budget);
+      int           tile = perc_tiled_tile_size (model, n, n, budget, sbs, NULL);
       PercTiler    *tiler = perc_tiler_new (model);
 
       /* One workspace for the runs of a size, as a batch would. */
-      t_scalar = best_time (tiler, n, FALSE, budget, runs, &dist);
-      t_spatial = best_time (tiler, n, TRUE, budget, runs, &dist);
+      t_scalar = best_time (tiler, n, FALSE, budget, runs, sbs, &dist);
+      t_spatial = best_time (tiler, n, TRUE, budget, runs, sbs, &dist);
       perc_tiler_free (tiler);
       getrusage (RUSAGE_SELF, &usage);
       if (json)
         printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "
                 "\"spatial_s\": %.6f, \"distance\": %.9g, \"tile\": %d, \"peak_rss_mib\": %.1f, "
-                "\"blis\": \"%s\"}\n", model->net->name, n, t_scalar, t_spatial, dist, tile,
-                usage.ru_maxrss / 1024.0, blis);
+                "\"side_by_side\": %s, \"blis\": \"%s\"}\n", model->net->name, n, t_scalar,
+                t_spatial, dist, tile, usage.ru_maxrss / 1024.0,
+                sbs ? "true" : "false", blis);
       else
-        printf ("%4dx%-6d %12.4f %14.4f %12.6f %8d %10.1f\n", n, n, t_scalar, t_spatial, dist,
-                tile, usage.ru_maxrss / 1024.0);
+        printf ("%4dx%-6d %12.4f %14.4f %12.6f %8d %5s %10.1f\n", n, n, t_scalar, t_spatial,
+                dist, tile, sbs ? "yes" : "no", usage.ru_maxrss / 1024.0);
       fflush (stdout);
     }
   g_free (blis);

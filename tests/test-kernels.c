@@ -43,7 +43,7 @@ test_conv (void)
       fill_random (bias, conv.out_channels, 200 + i, -0.5, 0.5);
       conv.weight = weight;
       conv.bias = bias;
-      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch);
+      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch, 0);
       naive_conv (src, conv.in_channels, cases[i].h, cases[i].w, weight, bias,
                   conv.out_channels, conv.kernel, conv.stride, conv.pad,
                   conv.relu, want);

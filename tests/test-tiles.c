@@ -126,14 +126,16 @@ compare_model (const char *path, const PercMetric *metric, int seed, int w, int 
 
   for (int t = 0; t < n_tiles; t++)
     {
-      PercTileOptions o = { .tile = tiles[t], .layer = -1 };
+      /* Both ways of running the two images, in turn. */
+      PercTileOptions o = { .tile = tiles[t], .layer = -1, .side_by_side = (t + seed) % 2 };
       PercDistance    d = { 0 };
       float          *map = tiled_metric (model, metric, &im, o, w, h, &d);
       const PercShape *g = &whole.shapes[layer];
 
       if (g_test_verbose ())
-        g_printerr ("  %s %dx%d tile %d: distance %.9f (whole %.9f), map diff %.2g\n",
-                    network, w, h, tiles[t], d.distance, whole.distance,
+        g_printerr ("  %s %dx%d tile %d%s: distance %.9f (whole %.9f), map diff %.2g\n",
+                    network, w, h, tiles[t], o.side_by_side ? " side by side" : "",
+                    d.distance, whole.distance,
                     max_abs_diff (map, want, (gsize) w * h));
       g_assert_cmpfloat (fabs (d.distance - whole.distance), <=, 1e-6);
       for (int l = 0; l < whole.n_layers; l++)
@@ -278,7 +280,7 @@ test_budget (void)
   Images        im = make_images (480, 400, 3);
   PercDistance  a = { 0 }, b = { 0 };
   gsize         bytes, budget = 48 << 20;
-  int           tile = perc_tiled_tile_size (model, 480, 400, budget, &bytes);
+  int           tile = perc_tiled_tile_size (model, 480, 400, budget, FALSE, &bytes);
   GError       *error = NULL;
   float        *m1, *m2;
 
@@ -304,6 +306,13 @@ test_budget (void)
   im.rgb[1][3 * (480 * 300 + 250)] = NAN;
   g_assert_false (perc_tiled_compare (model, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, 480, 400, read_region,
                                       &im, &(PercTileOptions) { .tile = 64, .layer = -1 },
+                                      &a, &error));
+  g_assert_nonnull (strstr (error->message, "NaN"));
+  g_clear_error (&error);
+  /* The same from the second image's thread. */
+  g_assert_false (perc_tiled_compare (model, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, 480, 400, read_region,
+                                      &im, &(PercTileOptions) { .tile = 64, .layer = -1,
+                                                                .side_by_side = TRUE },
                                       &a, &error));
   g_assert_nonnull (strstr (error->message, "NaN"));
   g_clear_error (&error);
