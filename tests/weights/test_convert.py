@@ -22,7 +22,7 @@ def raw(values):
     return array.array("f", values).tobytes()
 
 
-class Convert(unittest.TestCase):
+class Convert(wtest.ConvertCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="convert-test-")
@@ -30,21 +30,6 @@ class Convert(unittest.TestCase):
         cls.backbone = P.write_zip(cls.path("backbone.pth"), cls.entries)
         cls.lin = P.calibration(archs, "squeeze")
         cls.calibration = P.write_legacy(cls.path("lin.pth"), cls.lin, pairs_list=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
-    @classmethod
-    def path(cls, name):
-        return os.path.join(cls.tmp, name)
-
-    def convert(self, *args, **kw):
-        out = kw.pop("out", self.path("out.safetensors"))
-        if os.path.exists(out):
-            os.unlink(out)
-        r = wtest.run_tool(wtest.CONVERT, list(args) + ["-o", out])
-        return r, out
 
     def ok(self, *args, **kw):
         r, out = self.convert(*args, **kw)

@@ -7,7 +7,6 @@ sys.dont_write_bytecode = True  # keep the source tree free of caches
 
 import array
 import os
-import shutil
 import tempfile
 import unittest
 
@@ -93,28 +92,13 @@ class Archs(unittest.TestCase):
         self.assertEqual(len(archs.backbone_tensors("resnet18", "basic", "2,2,2,2")), 100)
 
 
-class ConvertResNet(unittest.TestCase):
+class ConvertResNet(wtest.ConvertCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="convert-resnet-test-")
         # a basic ResNet of 4 stages of one block, with fc and counters
         cls.entries = P.resnet_backbone(archs, "basic", (1, 1, 1, 1))
         cls.backbone = P.write_zip(cls.path("basic-1111.pth"), cls.entries)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
-    @classmethod
-    def path(cls, name):
-        return os.path.join(cls.tmp, name)
-
-    def convert(self, *args, **kw):
-        out = kw.pop("out", self.path("out.safetensors"))
-        if os.path.exists(out):
-            os.unlink(out)
-        r = wtest.run_tool(wtest.CONVERT, list(args) + ["-o", out])
-        return r, out
 
     def ok(self, *args):
         r, out = self.convert(*args)

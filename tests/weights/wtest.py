@@ -116,3 +116,23 @@ def main():
             print("SKIP: %s" % reason)
         sys.exit(SKIP)
     sys.exit(0)
+
+
+class ConvertCase(unittest.TestCase):
+    """Runs weights/convert into a temporary folder, `cls.tmp`, which the
+    subclass's setUpClass makes."""
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.tmp, name)
+
+    def convert(self, *args, **kw):
+        out = kw.pop("out", self.path("out.safetensors"))
+        if os.path.exists(out):
+            os.unlink(out)
+        r = run_tool(CONVERT, list(args) + ["-o", out])
+        return r, out
