@@ -66,6 +66,7 @@ typedef struct
   gsize            first, count;
   PercImage       *images;       /* count * n_images */
   char            *error;
+  gint             failed;       /* atomic: a worker's error is in `error` */
   GMutex           lock;
 } Run;
 
@@ -282,6 +283,7 @@ fail (Run        *run,
   g_mutex_lock (&run->lock);
   if (!run->error)
     run->error = g_strdup_printf ("%s: %s", path, error->message);
+  g_atomic_int_set (&run->failed, 1);
   g_mutex_unlock (&run->lock);
   g_error_free (error);
 }
@@ -296,11 +298,8 @@ work (gpointer data)
   int              n = run->test->n_images;
   gboolean         scaling = perc_calibration_scales (run->metric->calibration);
 
-  /* After the batch's images: reading them may load the GEGL module,
-   * which asks BLIS for every core.
-   */
-  perc_blis_set_threads (1);
-  for (gsize i = w->index; i < run->count && !run->error; i += run->n_threads)
+  for (gsize i = w->index; i < run->count && !g_atomic_int_get (&run->failed);
+       i += run->n_threads)
     {
       gsize      item = run->first + i;
       PercImage *images = run->images + i * n;
@@ -363,6 +362,10 @@ run_batch (Run     *run,
       }
   if (ok)
     {
+      /* After reading the images: that may load the GEGL module, which
+       * asks BLIS for every core.
+       */
+      perc_blis_set_threads (1);
       for (int t = 1; t < run->n_threads; t++)
         threads[t] = g_thread_new ("perceptual-evaluate", work, &workers[t]);
       work (&workers[0]);
