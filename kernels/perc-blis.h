@@ -22,7 +22,7 @@ gboolean perc_blis_configure (void);
 int      perc_blis_threads_allowed (void);
 
 /* Threads BLIS uses inside each call from now on (1 when the caller runs
- * several computations side by side).
+ * several computations at once).
  */
 void     perc_blis_set_threads (int threads);
 

@@ -117,13 +117,15 @@ bias_relu (const PercConv *conv,
 }
 
 void
-perc_conv_forward (const PercConv *conv,
-                   const float    *src,
-                   int             height,
-                   int             width,
-                   float          *dst,
-                   float          *scratch,
-                   int             threads)
+perc_conv_forward_rows (const PercConv *conv,
+                        const float    *src,
+                        int             height,
+                        int             width,
+                        float          *dst,
+                        float          *scratch,
+                        int             threads,
+                        int             first,
+                        int             end)
 {
   const int   out_h = out_size (conv, height), out_w = out_size (conv, width);
   const gsize plane = (gsize) out_h * out_w;
@@ -135,11 +137,11 @@ perc_conv_forward (const PercConv *conv,
   /* A thread count of this call's own, or BLIS's process-wide one. */
   if (threads > 0)
     bli_rntm_set_num_threads (threads, &rntm);
-  for (int y0 = 0; y0 < out_h; y0 += rows)
+  for (int y0 = first; y0 < end; y0 += rows)
     {
-      int          y1 = MIN (y0 + rows, out_h);
+      int          y1 = MIN (y0 + rows, end);
       gsize        n = (gsize) (y1 - y0) * out_w;
-      const float *b = src;
+      const float *b = src + (gsize) y0 * out_w;
 
       if (!is_pointwise (conv))
         {
@@ -157,4 +159,17 @@ perc_conv_forward (const PercConv *conv,
                     NULL, threads > 0 ? &rntm : NULL);
       bias_relu (conv, dst + (gsize) y0 * out_w, plane, n);
     }
+}
+
+void
+perc_conv_forward (const PercConv *conv,
+                   const float    *src,
+                   int             height,
+                   int             width,
+                   float          *dst,
+                   float          *scratch,
+                   int             threads)
+{
+  perc_conv_forward_rows (conv, src, height, width, dst, scratch, threads,
+                          0, out_size (conv, height));
 }

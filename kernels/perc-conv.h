@@ -35,6 +35,19 @@ void  perc_conv_forward      (const PercConv *conv,
                               float          *scratch,
                               int             threads);
 
+/* Output rows [first, end) alone, the rest of dst untouched: threads can
+ * share one convolution, each with its own scratch.
+ */
+void  perc_conv_forward_rows (const PercConv *conv,
+                              const float    *src,
+                              int             height,
+                              int             width,
+                              float          *dst,
+                              float          *scratch,
+                              int             threads,
+                              int             first,
+                              int             end);
+
 G_END_DECLS
 
 #endif

@@ -6,18 +6,17 @@ struct _PercExtractor
 {
   const PercModel *model;
   PercShape       *shapes;     /* per buffer, for the current input */
-  float          **buffers;    /* per buffer; taps point into features */
+  float          **buffers;    /* per buffer but the taps, which live in features */
+  float          **views;      /* per buffer: where it is for this run */
   gsize           *capacity;
   float           *scratch;
   gsize            scratch_capacity;
-  int              threads;    /* BLIS threads per product; 0: BLIS's */
 };
 
-/* Grows *buffer to hold n floats; contents are not kept. */
-static float *
-reserve (float **buffer,
-         gsize  *capacity,
-         gsize   n)
+float *
+perc_reserve (float **buffer,
+              gsize  *capacity,
+              gsize   n)
 {
   if (n > *capacity)
     {
@@ -53,15 +52,9 @@ perc_extractor_new (const PercModel *model)
   ex->model = model;
   ex->shapes = g_new0 (PercShape, n);
   ex->buffers = g_new0 (float *, n);
+  ex->views = g_new0 (float *, n);
   ex->capacity = g_new0 (gsize, n);
   return ex;
-}
-
-void
-perc_extractor_set_threads (PercExtractor *ex,
-                            int            threads)
-{
-  ex->threads = MAX (threads, 0);
 }
 
 void
@@ -72,6 +65,7 @@ perc_extractor_free (PercExtractor *ex)
   for (int i = 0; i < ex->model->net->n_buffers; i++)
     g_free (ex->buffers[i]);
   g_free (ex->buffers);
+  g_free (ex->views);
   g_free (ex->capacity);
   g_free (ex->shapes);
   g_free (ex->scratch);
@@ -94,6 +88,20 @@ tap_index (const PercNet *net,
   return -1;
 }
 
+gsize
+perc_network_scratch (const PercModel *model,
+                      const PercShape *shapes)
+{
+  const PercNet *net = model->net;
+  gsize          n = 0;
+
+  for (int i = 0; i < net->n_ops; i++)
+    if (net->ops[i].kind == PERC_OP_CONV)
+      n = MAX (n, perc_conv_scratch_size (&model->convs[i], shapes[net->ops[i].src].h,
+                                          shapes[net->ops[i].src].w));
+  return n;
+}
+
 /* Points every buffer at memory of its size for the current input: taps
  * live in `features`, the rest in the extractor.
  */
@@ -102,7 +110,6 @@ allocate (PercExtractor *ex,
           PercFeatures  *features)
 {
   const PercNet *net = ex->model->net;
-  gsize          scratch = 0;
 
   for (int i = 0; i < net->n_buffers; i++)
     {
@@ -111,23 +118,15 @@ allocate (PercExtractor *ex,
 
       if (t >= 0)
         {
-          reserve (&features->data[t], &features->capacity[t], n);
+          perc_reserve (&features->data[t], &features->capacity[t], n);
           features->shapes[t] = ex->shapes[i];
         }
       else
-        reserve (&ex->buffers[i], &ex->capacity[i], n);
+        perc_reserve (&ex->buffers[i], &ex->capacity[i], n);
     }
   features->n_taps = net->n_taps;
-
-  for (int i = 0; i < net->n_ops; i++)
-    if (net->ops[i].kind == PERC_OP_CONV)
-      {
-        const PercShape *s = &ex->shapes[net->ops[i].src];
-
-        scratch = MAX (scratch, perc_conv_scratch_size (&ex->model->convs[i],
-                                                        s->h, s->w));
-      }
-  reserve (&ex->scratch, &ex->scratch_capacity, MAX (scratch, 1));
+  perc_reserve (&ex->scratch, &ex->scratch_capacity,
+           MAX (perc_network_scratch (ex->model, ex->shapes), 1));
 }
 
 static float *
@@ -138,47 +137,6 @@ buffer (PercExtractor *ex,
   int t = tap_index (ex->model->net, index);
 
   return t >= 0 ? features->data[t] : ex->buffers[index];
-}
-
-static gsize
-network_bytes (const PercModel *model,
-               int              width,
-               int              height,
-               gboolean         taps_only)
-{
-  const PercNet *net = model->net;
-  PercShape     *shapes = g_new (PercShape, net->n_buffers);
-  gsize          n = 0, scratch = 0;
-
-  if (perc_net_shapes (net, width, height, shapes))
-    {
-      for (int i = 0; i < net->n_buffers; i++)
-        if (!taps_only || tap_index (net, i) >= 0)
-          n += (gsize) shapes[i].c * shapes[i].h * shapes[i].w;
-      for (int i = 0; !taps_only && i < net->n_ops; i++)
-        if (net->ops[i].kind == PERC_OP_CONV)
-          scratch = MAX (scratch, perc_conv_scratch_size (&model->convs[i],
-                                                          shapes[net->ops[i].src].h,
-                                                          shapes[net->ops[i].src].w));
-    }
-  g_free (shapes);
-  return (n + scratch) * sizeof (float);
-}
-
-gsize
-perc_extractor_bytes (const PercModel *model,
-                      int              width,
-                      int              height)
-{
-  return network_bytes (model, width, height, FALSE);
-}
-
-gsize
-perc_features_bytes (const PercModel *model,
-                     int              width,
-                     int              height)
-{
-  return network_bytes (model, width, height, TRUE);
 }
 
 static void
@@ -196,6 +154,58 @@ add (const float *a,
     }
 }
 
+void
+perc_network_op (const PercModel *model,
+                 int              i,
+                 const PercShape *shapes,
+                 float *const    *buffers,
+                 float           *scratch,
+                 int              threads,
+                 int              part,
+                 int              parts)
+{
+  const PercOp    *op = &model->net->ops[i];
+  const PercShape *in = &shapes[op->src], *out = &shapes[op->dst];
+  const float     *src = buffers[op->src];
+  float           *dst = buffers[op->dst];
+  gsize            plane = (gsize) out->h * out->w;
+
+  if (op->kind == PERC_OP_CONV)
+    perc_conv_forward_rows (&model->convs[i], src, in->h, in->w,
+                            dst + op->dst_channel * plane, scratch, threads,
+                            out->h * part / parts, out->h * (part + 1) / parts);
+  else if (op->kind == PERC_OP_ADD)
+    {
+      gsize n = out->c * plane, a = n * part / parts, b = n * (part + 1) / parts;
+
+      add (src + a, buffers[op->src2] + a, b - a, op->relu, dst + a);
+    }
+  else
+    {
+      int c0 = in->c * part / parts, c1 = in->c * (part + 1) / parts;
+
+      perc_maxpool (src + (gsize) c0 * in->h * in->w, c1 - c0, in->h, in->w,
+                    op->kernel, op->stride, op->pad, dst + c0 * plane, out->h, out->w);
+    }
+}
+
+/* The checks every run makes before the network sees an image. */
+gboolean
+perc_features_check_input (const PercModel *model,
+                           const PercImage *image,
+                           GError         **error)
+{
+  if (image->width < model->min_size || image->height < model->min_size)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   "the image is %dx%d pixels; the %s network needs at least "
+                   "%dx%d", image->width, image->height, model->net->name,
+                   model->min_size, model->min_size);
+      return FALSE;
+    }
+  return perc_image_check (image, error);
+}
+
 gboolean
 perc_extractor_run (PercExtractor   *ex,
                     const PercImage *image,
@@ -203,41 +213,17 @@ perc_extractor_run (PercExtractor   *ex,
                     PercFeatures    *features,
                     GError         **error)
 {
-  const PercModel *model = ex->model;
-  const PercNet   *net = model->net;
+  const PercNet *net = ex->model->net;
 
-  if (image->width < model->min_size || image->height < model->min_size)
-    {
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the image is %dx%d pixels; the %s network needs at least "
-                   "%dx%d", image->width, image->height, net->name,
-                   model->min_size, model->min_size);
-      return FALSE;
-    }
-  if (!perc_image_check (image, error))
+  if (!perc_features_check_input (ex->model, image, error))
     return FALSE;
 
   perc_net_shapes (net, image->width, image->height, ex->shapes);
   allocate (ex, features);
-  perc_image_to_input (image, scaling, buffer (ex, features, 0));
-
+  for (int i = 0; i < net->n_buffers; i++)
+    ex->views[i] = buffer (ex, features, i);
+  perc_image_to_input (image, scaling, ex->views[0]);
   for (int i = 0; i < net->n_ops; i++)
-    {
-      const PercOp    *op = &net->ops[i];
-      const PercShape *in = &ex->shapes[op->src], *out = &ex->shapes[op->dst];
-      const float     *src = buffer (ex, features, op->src);
-      float           *dst = buffer (ex, features, op->dst);
-
-      if (op->kind == PERC_OP_CONV)
-        perc_conv_forward (&model->convs[i], src, in->h, in->w,
-                           dst + (gsize) op->dst_channel * out->h * out->w,
-                           ex->scratch, ex->threads);
-      else if (op->kind == PERC_OP_ADD)
-        add (src, buffer (ex, features, op->src2),
-             (gsize) out->c * out->h * out->w, op->relu, dst);
-      else
-        perc_maxpool (src, in->c, in->h, in->w, op->kernel, op->stride,
-                      op->pad, dst, out->h, out->w);
-    }
+    perc_network_op (ex->model, i, ex->shapes, ex->views, ex->scratch, 0, 0, 1);
   return TRUE;
 }

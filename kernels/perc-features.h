@@ -32,12 +32,6 @@ typedef struct _PercExtractor PercExtractor;
 PercExtractor *perc_extractor_new    (const PercModel *model);
 void           perc_extractor_free   (PercExtractor   *extractor);
 
-/* BLIS threads inside each of this extractor's matrix products (1 when
- * extractors run side by side); 0, the default: BLIS's own setting.
- */
-void           perc_extractor_set_threads (PercExtractor *extractor,
-                                           int            threads);
-
 /* Runs the network; `scaling` applies LPIPS v0.1's input scaling (see
  * perc_calibration_scales ()).  Fails if the image is smaller than the
  * model's minimum size or holds non-finite values.
@@ -48,17 +42,39 @@ gboolean       perc_extractor_run    (PercExtractor   *extractor,
                                       PercFeatures    *features,
                                       GError         **error);
 
-/* Bytes perc_extractor_run () holds for a width x height image: the
- * network's buffers (taps included) and its scratch memory.
+/* Fails if the image is smaller than the model's minimum size or holds
+ * non-finite values.
  */
-gsize          perc_extractor_bytes  (const PercModel *model,
-                                      int              width,
-                                      int              height);
+gboolean       perc_features_check_input (const PercModel *model,
+                                          const PercImage *image,
+                                          GError         **error);
 
-/* Bytes of the taps alone for a width x height image. */
-gsize          perc_features_bytes   (const PercModel *model,
-                                      int              width,
-                                      int              height);
+/* Runs part `part` of `parts` of op i of the model's network alone (all
+ * of it with 0 of 1): parts split a convolution's output rows, a pooling's
+ * channels, an addition's elements, so that threads can share the op.
+ * `buffers` holds every buffer of `shapes`; `scratch`, one per thread,
+ * perc_network_scratch () floats; `threads`: BLIS threads inside its
+ * products, 0 for BLIS's own setting.
+ */
+void           perc_network_op       (const PercModel *model,
+                                      int              i,
+                                      const PercShape *shapes,
+                                      float *const    *buffers,
+                                      float           *scratch,
+                                      int              threads,
+                                      int              part,
+                                      int              parts);
+
+/* Floats of scratch memory perc_network_op () needs for `shapes`. */
+gsize          perc_network_scratch  (const PercModel *model,
+                                      const PercShape *shapes);
+
+/* Grows *buffer, of *capacity floats, to hold n floats (contents are not
+ * kept); returns it.
+ */
+float         *perc_reserve          (float **buffer,
+                                      gsize  *capacity,
+                                      gsize   n);
 
 /* Whether a calibration feeds the network scaled inputs (all but v0.0). */
 gboolean       perc_calibration_scales (PercCalibration calibration);

@@ -125,28 +125,25 @@ plan_init (Plan            *p,
   return TRUE;
 }
 
-/* Working memory for a crop of w x h; side by side, each image has its
- * own network buffers.
- */
+/* Working memory for a crop of w x h. */
 static gsize
 crop_bytes (const PercModel *model,
             int              w,
             int              h,
-            gboolean         side_by_side)
+            PercThreads      threads)
 {
-  return perc_extractor_bytes (model, w, h) * (side_by_side ? 2 : 1) +
-         perc_features_bytes (model, w, h) +
+  return perc_pair_bytes (model, w, h, threads) +
          2 * 3 * (gsize) w * h * sizeof (float) +     /* the two crops */
-         3 * (gsize) w * h * sizeof (float);          /* differences, norms, map */
+         5 * (gsize) w * h * sizeof (float);          /* differences, norms, map */
 }
 
 static gsize
 tile_bytes (const Plan *p,
             int         tile,
-            gboolean    side_by_side)
+            PercThreads threads)
 {
   return crop_bytes (p->model, MIN (tile + p->halo, p->width),
-                     MIN (tile + p->halo, p->height), side_by_side);
+                     MIN (tile + p->halo, p->height), threads);
 }
 
 int
@@ -154,7 +151,7 @@ perc_tiled_tile_size (const PercModel *model,
                       int              width,
                       int              height,
                       gsize            budget,
-                      gboolean         side_by_side,
+                      PercThreads      threads,
                       gsize           *bytes)
 {
   Plan p;
@@ -170,26 +167,38 @@ perc_tiled_tile_size (const PercModel *model,
     {
       int mid = (lo + hi + 1) / 2;
 
-      if (tile_bytes (&p, mid * p.align, side_by_side) <= budget)
+      if (tile_bytes (&p, mid * p.align, threads) <= budget)
         lo = mid;
       else
         hi = mid - 1;
     }
   if (bytes)
-    *bytes = tile_bytes (&p, MAX (lo, 1) * p.align, side_by_side);
+    *bytes = tile_bytes (&p, MAX (lo, 1) * p.align, threads);
   plan_clear (&p);
   return lo * p.align;
 }
 
-gboolean
-perc_tiled_side_by_side (const PercModel *model,
-                         int              width,
-                         int              height,
-                         gsize            budget)
+static int
+tile_count (int width,
+            int height,
+            int tile)
 {
-  return perc_blis_threads_allowed () >= 2 &&
-         perc_tiled_tile_size (model, width, height, budget, TRUE, NULL) >=
-         perc_tiled_tile_size (model, width, height, budget, FALSE, NULL);
+  return tile ? ((width + tile - 1) / tile) * ((height + tile - 1) / tile) : G_MAXINT;
+}
+
+PercThreads
+perc_tiled_threads (const PercModel *model,
+                    int              width,
+                    int              height,
+                    gsize            budget)
+{
+  int images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, NULL);
+  int split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, NULL);
+
+  if (perc_blis_threads_allowed () < 2)
+    return PERC_THREADS_ONE;
+  return tile_count (width, height, images) <= tile_count (width, height, split) ?
+         PERC_THREADS_IMAGES : PERC_THREADS_SPLIT;
 }
 
 /* Positions [*a, *b) of layer l that output pixels [x0, x1) of an axis of
@@ -261,11 +270,11 @@ struct _PercTiler
 {
   const PercModel *model;
   Plan           plan;
-  PercExtractor *ex[2];          /* the second runs image 1 side by side */
-  PercFeatures  *f[2];
+  PercPair      *pair;
+  PercShape      shape[PERC_MAX_TAPS];  /* each layer's grid in the crop */
   float         *rgb[2], *diff[PERC_MAX_TAPS], *scratch, *map;
   gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], scratch_size, map_size;
-  gboolean       side_by_side;
+  PercThreads    threads;
   double         sums[PERC_MAX_TAPS];
   PercPooled     pooled[PERC_MAX_TAPS];
   guint          layers;        /* the metric's */
@@ -279,10 +288,7 @@ perc_tiler_new (const PercModel *model)
   PercTiler *t = g_new0 (PercTiler, 1);
 
   t->model = model;
-  t->ex[0] = perc_extractor_new (model);
-  t->ex[1] = perc_extractor_new (model);
-  t->f[0] = perc_features_new ();
-  t->f[1] = perc_features_new ();
+  t->pair = perc_pair_new (model);
   return t;
 }
 
@@ -291,10 +297,7 @@ perc_tiler_free (PercTiler *t)
 {
   if (!t)
     return;
-  perc_extractor_free (t->ex[0]);
-  perc_extractor_free (t->ex[1]);
-  perc_features_free (t->f[0]);
-  perc_features_free (t->f[1]);
+  perc_pair_free (t->pair);
   for (int l = 0; l < PERC_MAX_TAPS; l++)
     {
       g_free (t->diff[l]);
@@ -308,36 +311,67 @@ perc_tiler_free (PercTiler *t)
   g_free (t);
 }
 
-static float *
-grow (float **buffer, gsize *size, gsize n)
-{
-  if (n > *size)
-    {
-      g_free (*buffer);
-      *buffer = g_new (float, n);
-      *size = n;
-    }
-  return *buffer;
-}
-
-/* One image's crop through the network. */
+/* What a tile's tap reductions need to know. */
 typedef struct
 {
-  PercExtractor *ex;
-  PercImage      image;
-  gboolean       scaling;
-  PercFeatures  *features;
-  GError        *error;
-  gboolean       ok;
-} Job;
+  Work                  *w;
+  const PercMetric      *metric;
+  const PercTileOptions *o;
+  int                    cx0, cy0;
+  int                  (*own)[PERC_MAX_TAPS];
+} Tile;
 
-static gpointer
-extract (gpointer data)
+/* Reduces layer l of the crop: its share of the layer's sum (or pooled
+ * statistics) over the positions the tile owns, and its distance map.
+ */
+static void
+reduce (int              l,
+        const PercShape *s,
+        const float     *f0,
+        const float     *f1,
+        gpointer         data)
 {
-  Job *j = data;
+  Tile                  *t = data;
+  Work                  *w = t->w;
+  const Plan            *p = &w->plan;
+  const PercTileOptions *o = t->o;
+  int                  (*own)[PERC_MAX_TAPS] = t->own;
+  gsize                  n = (gsize) s->h * s->w;
+  int                    ox = t->cx0 / p->reach[l].stride, oy = t->cy0 / p->reach[l].stride;
+  float                 *d;
+  double                 sum = 0;
 
-  j->ok = perc_extractor_run (j->ex, &j->image, j->scaling, j->features, &j->error);
-  return NULL;
+  w->shape[l] = *s;
+  if (t->metric->kind != PERC_DISTANCE_SPATIAL)
+    {
+      perc_pooled_add (&w->pooled[l], 0, f0, s->w, s->h, own[0][l] - ox,
+                       own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
+      perc_pooled_add (&w->pooled[l], 1, f1, s->w, s->h, own[0][l] - ox,
+                       own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
+      return;
+    }
+  d = perc_reserve (&w->diff[l], &w->diff_size[l], n);
+  perc_layer_difference (f0, f1, s->c, n,
+                         perc_model_lin (p->model, t->metric->calibration, l), d,
+                         perc_reserve (&w->scratch, &w->scratch_size, 2 * n));
+  /* The positions this tile owns, for the layer's mean. */
+  for (int y = own[2][l]; y < own[3][l]; y++)
+    for (int x = own[0][l]; x < own[1][l]; x++)
+      sum += d[(gsize) (y - oy) * s->w + (x - ox)];
+  w->sums[l] += sum;
+
+  if (o->write && o->layer_grid && o->layer == l &&
+      own[0][l] < own[1][l] && own[2][l] < own[3][l])
+    {
+      PercRect r = { own[0][l], own[2][l], own[1][l] - own[0][l], own[3][l] - own[2][l] };
+      float   *m = perc_reserve (&w->map, &w->map_size, (gsize) r.width * r.height);
+
+      for (int y = 0; y < r.height; y++)
+        memcpy (m + (gsize) y * r.width,
+                d + (gsize) (r.y + y - oy) * s->w + (r.x - ox),
+                r.width * sizeof (float));
+      o->write (&r, m, o->write_data);
+    }
 }
 
 static gboolean
@@ -350,12 +384,12 @@ run_tile (Work                  *w,
           GError               **error)
 {
   const Plan *p = &w->plan;
-  gboolean    scaling = perc_calibration_scales (metric->calibration);
   int         own[4][PERC_MAX_TAPS], ax[PERC_MAX_TAPS], bx[PERC_MAX_TAPS];
   int         ay[PERC_MAX_TAPS], by[PERC_MAX_TAPS];
   int         cx0, cx1, cy0, cy1;
   PercRect    crop;
-  Job         jobs[2];
+  PercImage   images[2];
+  Tile        t = { w, metric, o, 0, 0, own };
 
   for (int l = 0; l < p->n_layers; l++)
     {
@@ -373,80 +407,26 @@ run_tile (Work                  *w,
       !crop_axis (p, ay, by, p->height, &cy0, &cy1))
     return TRUE;
   crop = (PercRect) { cx0, cy0, cx1 - cx0, cy1 - cy0 };
+  t.cx0 = cx0;
+  t.cy0 = cy0;
 
   for (int k = 0; k < 2; k++)
     {
-      float *rgb = grow (&w->rgb[k], &w->rgb_size[k], 3 * (gsize) crop.width * crop.height);
+      float *rgb = perc_reserve (&w->rgb[k], &w->rgb_size[k],
+                                 3 * (gsize) crop.width * crop.height);
 
       if (!read (k, &crop, rgb, read_data, error))
         return FALSE;
-      jobs[k] = (Job) { w->ex[w->side_by_side ? k : 0],
-                        { crop.width, crop.height, 3 * (gsize) crop.width, rgb },
-                        scaling, w->f[k], NULL, FALSE };
+      images[k] = (PercImage) { crop.width, crop.height, 3 * (gsize) crop.width, rgb };
     }
-  if (w->side_by_side)
-    {
-      GThread *other = g_thread_new ("perceptual-image", extract, &jobs[1]);
-
-      extract (&jobs[0]);
-      g_thread_join (other);
-    }
-  else
-    {
-      extract (&jobs[0]);
-      extract (&jobs[1]);
-    }
-  for (int k = 0; k < 2; k++)
-    if (!jobs[k].ok)
-      {
-        g_propagate_error (error, jobs[k].error);
-        g_clear_error (&jobs[1 - k].error);
-        return FALSE;
-      }
-
-  for (int l = 0; l < p->n_layers; l++)
-    {
-      const PercShape *s = &w->f[0]->shapes[l];
-      gsize            n = (gsize) s->h * s->w;
-      int              ox = cx0 / p->reach[l].stride, oy = cy0 / p->reach[l].stride;
-      float           *d;
-      double           sum = 0;
-
-      if (metric->kind != PERC_DISTANCE_SPATIAL)
-        {
-          for (int k = 0; k < 2; k++)
-            perc_pooled_add (&w->pooled[l], k, w->f[k]->data[l], s->w, s->h,
-                             own[0][l] - ox, own[2][l] - oy,
-                             own[1][l] - ox, own[3][l] - oy);
-          continue;
-        }
-      d = grow (&w->diff[l], &w->diff_size[l], n);
-      perc_layer_difference (w->f[0]->data[l], w->f[1]->data[l], s->c, n,
-                             perc_model_lin (p->model, metric->calibration, l), d,
-                             grow (&w->scratch, &w->scratch_size, 2 * n));
-      /* The positions this tile owns, for the layer's mean. */
-      for (int y = own[2][l]; y < own[3][l]; y++)
-        for (int x = own[0][l]; x < own[1][l]; x++)
-          sum += d[(gsize) (y - oy) * s->w + (x - ox)];
-      w->sums[l] += sum;
-
-      if (o->write && o->layer_grid && o->layer == l &&
-          own[0][l] < own[1][l] && own[2][l] < own[3][l])
-        {
-          PercRect r = { own[0][l], own[2][l], own[1][l] - own[0][l], own[3][l] - own[2][l] };
-          float   *m = grow (&w->map, &w->map_size, (gsize) r.width * r.height);
-
-          for (int y = 0; y < r.height; y++)
-            memcpy (m + (gsize) y * r.width,
-                    d + (gsize) (r.y + y - oy) * s->w + (r.x - ox),
-                    r.width * sizeof (float));
-          o->write (&r, m, o->write_data);
-        }
-    }
+  if (!perc_pair_run (w->pair, &images[0], &images[1],
+                      perc_calibration_scales (metric->calibration),
+                      w->threads, reduce, &t, error))
+    return FALSE;
 
   if (o->write && !o->layer_grid)
     {
-      float   *m = grow (&w->map, &w->map_size, (gsize) tile->width * tile->height);
+      float   *m = perc_reserve (&w->map, &w->map_size, (gsize) tile->width * tile->height);
       gboolean first = TRUE;
 
       for (int l = 0; l < p->n_layers; l++)
@@ -454,7 +434,7 @@ run_tile (Work                  *w,
           {
             int st = p->reach[l].stride;
 
-            perc_resize_region (w->diff[l], cx0 / st, cy0 / st, w->f[0]->shapes[l].w,
+            perc_resize_region (w->diff[l], cx0 / st, cy0 / st, w->shape[l].w,
                                 p->xs[l], p->ys[l], tile->x, tile->y,
                                 tile->width, tile->height, m, !first);
             first = FALSE;
@@ -483,10 +463,7 @@ perc_tiler_run (PercTiler             *w,
 
   plan_clear (&w->plan);
   memset (w->sums, 0, sizeof w->sums);
-  /* Side by side, each image's products run single-threaded. */
-  w->side_by_side = o.side_by_side;
-  perc_extractor_set_threads (w->ex[0], o.side_by_side ? 1 : 0);
-  perc_extractor_set_threads (w->ex[1], 1);
+  w->threads = o.threads;
   w->layers = perc_metric_check (model, metric, error);
   if (!w->layers || !plan_init (&w->plan, model, width, height, error))
     return FALSE;
@@ -514,7 +491,7 @@ perc_tiler_run (PercTiler             *w,
     {
       gsize need;
 
-      tile = perc_tiled_tile_size (model, width, height, budget, o.side_by_side, &need);
+      tile = perc_tiled_tile_size (model, width, height, budget, o.threads, &need);
       if (!tile)
         {
           g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,

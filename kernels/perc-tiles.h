@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "perc-distance.h"
+#include "perc-pair.h"
 
 G_BEGIN_DECLS
 
@@ -41,9 +42,7 @@ typedef struct
   gboolean        layer_grid;   /* with layer >= 0: that layer's own grid */
   PercWriteRegion write;        /* NULL: no map, only the numbers */
   gpointer        write_data;
-  gboolean        side_by_side; /* the two images' networks in two threads,
-                                 * BLIS single-threaded in each (two sets of
-                                 * network buffers within the budget) */
+  PercThreads     threads;      /* how two threads share the work */
 } PercTileOptions;
 
 /* A reusable workspace for tiled comparisons with one model: the network's
@@ -81,15 +80,13 @@ gboolean perc_tiled_compare (const PercModel       *model,
                              PercDistance          *out,
                              GError               **error);
 
-/* Whether to run the two images side by side (measured: 1.1 to 1.7 times
- * faster than BLIS's own threads on two cores, for all three networks):
- * when two threads are allowed and the budget holds as large a tile for
- * two sets of network buffers as for one.
+/* How to use two threads, when allowed: the images side by side if the
+ * budget takes the image in as few tiles that way, else split ops.
  */
-gboolean perc_tiled_side_by_side (const PercModel *model,
-                                  int              width,
-                                  int              height,
-                                  gsize            budget);
+PercThreads perc_tiled_threads (const PercModel *model,
+                                int              width,
+                                int              height,
+                                gsize            budget);
 
 /* The output tile side perc_tiled_compare () uses for `budget` (0 if none
  * fits), and the bytes a tile of that side needs.
@@ -98,7 +95,7 @@ int      perc_tiled_tile_size (const PercModel *model,
                                int              width,
                                int              height,
                                gsize            budget,
-                               gboolean         side_by_side,
+                               PercThreads      threads,
                                gsize           *bytes);
 
 G_END_DECLS

@@ -187,7 +187,7 @@ perceptual_compare (const Babl            *space,
   /* Only the spatial distance has a map. */
   result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
   options.budget = memory_budget ();
-  options.side_by_side = perc_tiled_side_by_side (result->model, w, h, options.budget);
+  options.threads = perc_tiled_threads (result->model, w, h, options.budget);
   options.layer = map ? map->layer : -1;
   options.layer_grid = map && map->layer_grid;
   options.write = result->has_map ? write_region : NULL;

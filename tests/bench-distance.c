@@ -3,11 +3,12 @@
  * and the peak memory.  Images are generated region by region, so that
  * large sizes measure the tiled path's memory, not the images'.
  *
- *   bench-distance [--runs N] [--budget MIB] [--side-by-side] [--json] [MODEL] [SIZE...]
+ *   bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json]
+ *                  [MODEL] [SIZE...]
  *
- * --side-by-side runs the two images' networks in two threads, BLIS
- * single-threaded in each; --one-by-one one after the other with BLIS's
- * threads; by default the choice the ops make (perc_tiled_side_by_side).
+ * --threads: one thread with BLIS's own threads, the two images in two
+ * threads, or every op split between two threads (perc-pair.h); by
+ * default the choice the ops make (perc_tiled_threads ()).
  * Without a model file the installed squeeze lpips-v0.1 model is used.
  * Weights do not change the time, so a synthetic model is fine.  With
  * --json, one JSON object per size (times in seconds, the peak resident
@@ -45,18 +46,19 @@ discard (const PercRect *r, const float *map, gpointer data)
   *(float *) data += map[0];
 }
 
-static int side_by_side = -1;     /* -1: as the ops choose */
+static const char *const thread_names[] = { "one", "images", "split" };
+static int                threads = -1;     /* -1: as the ops choose */
 
 static double
 best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
-           gboolean sbs, double *distance)
+           PercThreads mode, double *distance)
 {
   PercDistance    d = { 0 };
   double          best = G_MAXDOUBLE;
   float           sink = 0;
   PercTileOptions o = { .budget = budget, .layer = -1,
                         .write = spatial ? discard : NULL, .write_data = &sink,
-                        .side_by_side = sbs };
+                        .threads = mode };
   GError         *error = NULL;
 
   for (int r = 0; r < runs + 1; r++)     /* the first run warms up */
@@ -96,13 +98,21 @@ main (int argc, char **argv)
       budget = (gsize) atoi (argv[++i]) << 20;
     else if (!g_strcmp0 (argv[i], "--json"))
       json = TRUE;
-    else if (!g_strcmp0 (argv[i], "--side-by-side"))
-      side_by_side = TRUE;
-    else if (!g_strcmp0 (argv[i], "--one-by-one"))
-      side_by_side = FALSE;
+    else if (!g_strcmp0 (argv[i], "--threads") && i + 1 < argc)
+      {
+        i++;
+        for (threads = 0; threads < 3 && g_strcmp0 (argv[i], thread_names[threads]); threads++)
+          ;
+        if (threads == 3)
+          {
+            fprintf (stderr, "bench-distance: --threads takes one, images or split\n");
+            return 1;
+          }
+      }
     else if (!g_strcmp0 (argv[i], "--help"))
       {
-        printf ("bench-distance [--runs N] [--budget MIB] [--side-by-side | --one-by-one] [--json] [MODEL] [SIZE...]\n");
+        printf ("bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json] "
+                "[MODEL] [SIZE...]\n");
         return 0;
       }
     else if (g_ascii_isdigit (argv[i][0]) && n_sizes < 16)
@@ -130,33 +140,33 @@ main (int argc, char **argv)
     {
       printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
               perc_calibration_name (model->calibration), blis);
-      printf ("%-11s %12s %14s %12s %8s %5s %10s\n", "size", "scalar (s)", "+ spatial (s)",
-              "distance", "tile", "sbs", "RSS (MiB)");
+      printf ("%-11s %12s %14s %12s %8s %7s %10s\n", "size", "scalar (s)", "+ spatial (s)",
+              "distance", "tile", "threads", "RSS (MiB)");
     }
   for (int s = 0; s < n_sizes; s++)
     {
       int           n = sizes[s];
       double        t_scalar, t_spatial, dist;
       struct rusage usage;
-      gboolean      sbs = side_by_side >= 0 ? side_by_side
-                                        : perc_tiled_side_by_side (model, n, n, budget);
-      int           tile = perc_tiled_tile_size (model, n, n, budget, sbs, NULL);
+      PercThreads   mode = threads >= 0 ? (PercThreads) threads
+                                        : perc_tiled_threads (model, n, n, budget);
+      int           tile = perc_tiled_tile_size (model, n, n, budget, mode, NULL);
       PercTiler    *tiler = perc_tiler_new (model);
 
       /* One workspace for the runs of a size, as a batch would. */
-      t_scalar = best_time (tiler, n, FALSE, budget, runs, sbs, &dist);
-      t_spatial = best_time (tiler, n, TRUE, budget, runs, sbs, &dist);
+      t_scalar = best_time (tiler, n, FALSE, budget, runs, mode, &dist);
+      t_spatial = best_time (tiler, n, TRUE, budget, runs, mode, &dist);
       perc_tiler_free (tiler);
       getrusage (RUSAGE_SELF, &usage);
       if (json)
         printf ("{\"network\": \"%s\", \"size\": %d, \"scalar_s\": %.6f, "
                 "\"spatial_s\": %.6f, \"distance\": %.9g, \"tile\": %d, \"peak_rss_mib\": %.1f, "
-                "\"side_by_side\": %s, \"blis\": \"%s\"}\n", model->net->name, n, t_scalar,
+                "\"threads\": \"%s\", \"blis\": \"%s\"}\n", model->net->name, n, t_scalar,
                 t_spatial, dist, tile, usage.ru_maxrss / 1024.0,
-                sbs ? "true" : "false", blis);
+                thread_names[mode], blis);
       else
-        printf ("%4dx%-6d %12.4f %14.4f %12.6f %8d %5s %10.1f\n", n, n, t_scalar, t_spatial,
-                dist, tile, sbs ? "yes" : "no", usage.ru_maxrss / 1024.0);
+        printf ("%4dx%-6d %12.4f %14.4f %12.6f %8d %7s %10.1f\n", n, n, t_scalar, t_spatial,
+                dist, tile, thread_names[mode], usage.ru_maxrss / 1024.0);
       fflush (stdout);
     }
   g_free (blis);

@@ -569,7 +569,7 @@ def main(argv=None):
             "%.0f" % gfs if gfs else "-",
             "%.0f%%" % (100 * gfs / peak) if gfs and peak else "-",
             "%.0f" % (gf / r["torch_scalar"]),
-            str(tile_of(ours) or "whole") if ours else "-",
+            "%s, %s" % (tile_of(ours) or "whole", ours.get("threads", "?")) if ours else "-",
             fmt_pct(r["ours_sys"]), fmt_pct(r["torch_sys"]),
             "%.2f" % r["others"] if r["others"] is not None else "?",
         ])
@@ -584,11 +584,13 @@ def main(argv=None):
     print()
     print("Work and throughput (scalar)")
     print_table(rows2, ["network", "size", "GFLOP", "ours GF/s", "% peak", "torch GF/s",
-                        "ours tile", "ours sys", "torch sys", "others"])
+                        "ours tile, threads", "ours sys", "torch sys", "others"])
     print("GFLOP      = 2 x multiply-adds of all convolutions up to the last tap, both images")
     print("GF/s       = GFLOP / scalar time; %% peak = ours GF/s / %s"
           % ("%.0f GFLOP/s (estimate)" % peak if peak else "the peak (unknown)"))
-    print("ours tile  = the tile side bench-distance reports (\"whole\": no tiling)")
+    print("ours tile  = the tile side bench-distance reports (\"whole\": no tiling), and how")
+    print("             it used two threads: the images side by side (\"images\"), or each")
+    print("             op split between them (\"split\"); see kernels/perc-pair.h")
     print("sys        = share of the CPU time spent in the kernel (page faults, mostly)")
     print("others     = CPU cores other processes kept busy, on average, during the case;")
     print("             above ~0.1 the times are disturbed and the ratios less reliable")

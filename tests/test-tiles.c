@@ -126,15 +126,16 @@ compare_model (const char *path, const PercMetric *metric, int seed, int w, int 
 
   for (int t = 0; t < n_tiles; t++)
     {
-      /* Both ways of running the two images, in turn. */
-      PercTileOptions o = { .tile = tiles[t], .layer = -1, .side_by_side = (t + seed) % 2 };
+      /* Each way of using threads, in turn. */
+      PercTileOptions o = { .tile = tiles[t], .layer = -1, .threads = (t + seed) % 3 };
       PercDistance    d = { 0 };
       float          *map = tiled_metric (model, metric, &im, o, w, h, &d);
       const PercShape *g = &whole.shapes[layer];
 
       if (g_test_verbose ())
         g_printerr ("  %s %dx%d tile %d%s: distance %.9f (whole %.9f), map diff %.2g\n",
-                    network, w, h, tiles[t], o.side_by_side ? " side by side" : "",
+                    network, w, h, tiles[t], o.threads == PERC_THREADS_ONE ? "" : o.threads == PERC_THREADS_IMAGES ?
+                    " images in two threads" : " split",
                     d.distance, whole.distance,
                     max_abs_diff (map, want, (gsize) w * h));
       g_assert_cmpfloat (fabs (d.distance - whole.distance), <=, 1e-6);
@@ -272,6 +273,58 @@ test_pooled (void)
   g_free ((char *) paths[1]);
 }
 
+/* Every op run in two parts, one after the other, against the op run
+ * whole: convolution rows, pooling channels and residual-add elements.
+ */
+static void
+test_parts (void)
+{
+  char *paths[2] = { synth_model (tmpdir, "squeeze", "lpips-v0.1", 3),
+                     synth_resnet (tmpdir, "resnet-b1", "basic", "1,1", "unweighted", 4) };
+
+  for (int m = 0; m < 2; m++)
+    {
+      PercModel *model = perc_model_load (paths[m], NULL);
+      PercNet   *net = model->net;
+      PercShape *shapes = g_new (PercShape, net->n_buffers);
+      float     *whole[64], *parts[64], *scratch;
+      GRand     *rand = g_rand_new_with_seed (m);
+
+      g_assert_cmpint (net->n_buffers, <=, 64);
+      g_assert_true (perc_net_shapes (net, 75, 69, shapes));
+      scratch = g_new (float, perc_network_scratch (model, shapes) + 1);
+      for (int b = 0; b < net->n_buffers; b++)
+        {
+          gsize n = (gsize) shapes[b].c * shapes[b].h * shapes[b].w;
+
+          whole[b] = g_new0 (float, n);
+          parts[b] = g_new0 (float, n);
+          for (gsize i = 0; b == 0 && i < n; i++)
+            whole[0][i] = parts[0][i] = g_rand_double_range (rand, -1, 1);
+        }
+      for (int i = 0; i < net->n_ops; i++)
+        {
+          const PercShape *d = &shapes[net->ops[i].dst];
+
+          perc_network_op (model, i, shapes, whole, scratch, 1, 0, 1);
+          perc_network_op (model, i, shapes, parts, scratch, 1, 0, 2);
+          perc_network_op (model, i, shapes, parts, scratch, 1, 1, 2);
+          g_assert_cmpmem (whole[net->ops[i].dst], (gsize) d->c * d->h * d->w * sizeof (float),
+                           parts[net->ops[i].dst], (gsize) d->c * d->h * d->w * sizeof (float));
+        }
+      for (int b = 0; b < net->n_buffers; b++)
+        {
+          g_free (whole[b]);
+          g_free (parts[b]);
+        }
+      g_free (scratch);
+      g_free (shapes);
+      g_rand_free (rand);
+      perc_model_free (model);
+      g_free (paths[m]);
+    }
+}
+
 static void
 test_budget (void)
 {
@@ -279,14 +332,14 @@ test_budget (void)
   PercModel    *model = perc_model_load (path, NULL);
   Images        im = make_images (480, 400, 3);
   PercDistance  a = { 0 }, b = { 0 };
-  gsize         bytes, budget = 48 << 20;
+  gsize         bytes, budget = 20 << 20;
   int           tile = perc_tiled_tile_size (model, 480, 400, budget, FALSE, &bytes);
   GError       *error = NULL;
   float        *m1, *m2;
 
   /* A budget smaller than the whole image: several tiles, within it. */
   if (g_test_verbose ())
-    g_printerr ("  48 MiB: tile %d, %.1f MiB\n", tile, bytes / 1048576.0);
+    g_printerr ("  20 MiB: tile %d, %.1f MiB\n", tile, bytes / 1048576.0);
   g_assert_cmpint (tile, >, 0);
   g_assert_cmpint (tile, <, 400);
   g_assert_cmpuint (bytes, <=, budget);
@@ -309,10 +362,10 @@ test_budget (void)
                                       &a, &error));
   g_assert_nonnull (strstr (error->message, "NaN"));
   g_clear_error (&error);
-  /* The same from the second image's thread. */
+  /* The same with two threads. */
   g_assert_false (perc_tiled_compare (model, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, 480, 400, read_region,
                                       &im, &(PercTileOptions) { .tile = 64, .layer = -1,
-                                                                .side_by_side = TRUE },
+                                                                .threads = PERC_THREADS_SPLIT },
                                       &a, &error));
   g_assert_nonnull (strstr (error->message, "NaN"));
   g_clear_error (&error);
@@ -337,6 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiles/vgg", test_vgg);
   g_test_add_func ("/tiles/resnet", test_resnet);
   g_test_add_func ("/tiles/pooled", test_pooled);
+  g_test_add_func ("/tiles/parts", test_parts);
   g_test_add_func ("/tiles/budget", test_budget);
   status = g_test_run ();
   remove_dir (tmpdir);
