@@ -1,8 +1,10 @@
-/* The schedule is a sequence of steps: step 0 writes both inputs; op i
- * runs for image k at step 3 i + 1 + k (for both at 3 i + 1 when they run
- * side by side) and the taps it completes are reduced at step 3 i + 3.  A
+/* In lockstep (one thread, or split ops) the schedule is a sequence of
+ * steps: step 0 writes both inputs; op i runs for image k at step
+ * 3 i + 1 + k and the taps it completes are reduced at step 3 i + 3.  A
  * buffer lives from the first op that writes it to the last step that
- * reads it.  Split ops run at the same steps as in one thread.
+ * reads it.  Images side by side run on their own, without a hand-over
+ * per op: each has its own part of the arena, and keeps its taps to the
+ * end.
  */
 #include "perc-arena.h"
 #include "perc-error.h"
@@ -23,14 +25,14 @@ struct _PercPair
   float           *scratch[2];   /* per thread */
   gsize            scratch_capacity[2];
 
-  /* The helper thread's jobs: op `op` of image `image`, part 1 of `parts`
-   * (split) or all of it.
+  /* The helper thread's job: ops [first, end) of image `image`, part 1
+   * of `parts` (split) or all of each.
    */
   GMutex           lock;
   GCond            cond;
   int              posted;       /* jobs so far */
   int              done;         /* jobs the helper finished */
-  int              op, image, parts;
+  int              first, end, image, parts;
   gboolean         quit;
 };
 
@@ -45,6 +47,8 @@ plan (const PercModel *model,
 {
   const PercNet *net = model->net;
   int            nb = net->n_buffers;
+  gboolean       apart = threads == PERC_THREADS_IMAGES;
+  gsize          size, second;
 
   for (int k = 0; k < 2; k++)
     for (int b = 0; b < nb; b++)
@@ -56,7 +60,7 @@ plan (const PercModel *model,
         for (int i = 0; i < net->n_ops; i++)
           {
             const PercOp *op = &net->ops[i];
-            int           t = 3 * i + 1 + (threads == PERC_THREADS_IMAGES ? 0 : k);
+            int           t = 3 * i + 1 + (apart ? 0 : k);
 
             if (op->dst == b)
               {
@@ -69,11 +73,17 @@ plan (const PercModel *model,
           }
         for (int l = 0; l < net->n_taps; l++)
           if (net->taps[l] == b && made >= 0)
-            last = MAX (last, 3 * made + 3);
+            last = MAX (last, apart ? 3 * net->n_ops : 3 * made + 3);
         *block = (PercBlock) { (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS,
                                MIN (first, last), last, 0 };
       }
-  return perc_arena_plan (blocks, 2 * nb);
+  if (!apart)
+    return perc_arena_plan (blocks, 2 * nb);
+  size = perc_arena_plan (blocks, nb);
+  second = perc_arena_plan (blocks + nb, nb);
+  for (int b = nb; b < 2 * nb; b++)
+    blocks[b].offset += size;
+  return size + second;
 }
 
 gsize
@@ -136,18 +146,20 @@ helper (gpointer data)
   g_mutex_lock (&p->lock);
   for (;;)
     {
-      int op, image, parts;
+      int first, end, image, parts;
 
       while (p->posted == p->done && !p->quit)
         g_cond_wait (&p->cond, &p->lock);
       if (p->quit)
         break;
-      op = p->op;
+      first = p->first;
+      end = p->end;
       image = p->image;
       parts = p->parts;
       g_mutex_unlock (&p->lock);
-      perc_network_op (p->model, op, p->shapes, p->views[image], p->scratch[1],
-                       1, parts - 1, parts);
+      for (int i = first; i < end; i++)
+        perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[1],
+                         1, parts - 1, parts);
       g_mutex_lock (&p->lock);
       p->done++;
       g_cond_broadcast (&p->cond);
@@ -158,12 +170,14 @@ helper (gpointer data)
 
 static void
 post (PercPair *p,
-      int       op,
+      int       first,
+      int       end,
       int       image,
       int       parts)
 {
   g_mutex_lock (&p->lock);
-  p->op = op;
+  p->first = first;
+  p->end = end;
   p->image = image;
   p->parts = parts;
   p->posted++;
@@ -199,26 +213,19 @@ worth_sharing (const PercNet   *net,
   return work >= 4e6;
 }
 
-/* Op i of both images. */
+/* Op i of both images, in lockstep. */
 static void
 run_op (PercPair    *p,
         int          i,
         PercThreads  threads)
 {
-  if (threads == PERC_THREADS_IMAGES)
-    {
-      post (p, i, 1, 1);
-      perc_network_op (p->model, i, p->shapes, p->views[0], p->scratch[0], 1, 0, 1);
-      wait_done (p);
-      return;
-    }
   /* Split, image 1's op must wait for image 0's: the plan lets it reuse
    * memory image 0's has just read.
    */
   for (int k = 0; k < 2; k++)
     if (threads == PERC_THREADS_SPLIT && worth_sharing (p->model->net, i, p->shapes))
       {
-        post (p, i, k, 2);
+        post (p, i, i + 1, k, 2);
         perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 1, 0, 2);
         wait_done (p);
       }
@@ -266,9 +273,17 @@ perc_pair_run (PercPair        *p,
       p->quit = FALSE;
       thread = g_thread_new ("perceptual-op", helper, p);
     }
+  if (threads == PERC_THREADS_IMAGES)
+    {
+      post (p, 0, net->n_ops, 1, 1);
+      for (int i = 0; i < net->n_ops; i++)
+        perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 1, 0, 1);
+      wait_done (p);
+    }
   for (int i = 0; i < net->n_ops; i++)
     {
-      run_op (p, i, threads);
+      if (threads != PERC_THREADS_IMAGES)
+        run_op (p, i, threads);
       /* The taps this op completes: no later op writes them. */
       for (int l = 0; l < net->n_taps; l++)
         {

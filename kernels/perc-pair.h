@@ -24,9 +24,10 @@ typedef void (*PercTapPair) (int              l,
 
 /* How the work uses two threads, BLIS single-threaded in each: on two
  * cores either beats BLIS's own threads, which leave im2col, pooling and
- * small products serial.  The images side by side hand over once per op
- * but hold both images' buffers of an op at once; split, each op's output
- * is shared, which needs no more memory than one thread.
+ * small products serial.  The images side by side run apart, with no
+ * hand-over until the end, but each keeps its taps until then; split,
+ * every op's output is shared, which needs no more memory than one thread
+ * but a hand-over per op.
  */
 typedef enum
 {
