@@ -25,9 +25,11 @@ struct _PercPair
   float           *scratch[2];   /* per thread */
   gsize            scratch_capacity[2];
 
-  /* The helper thread's job: ops [first, end) of image `image`, part 1
-   * of `parts` (split) or all of each.
+  /* The helper thread, started when first needed, runs jobs: ops
+   * [first, end) of image `image`, part 1 of `parts` (split) or all of
+   * each.  It stays, with the memory BLIS keeps for it.
    */
+  GThread         *thread;
   GMutex           lock;
   GCond            cond;
   int              posted;       /* jobs so far */
@@ -126,6 +128,14 @@ perc_pair_free (PercPair *p)
 {
   if (!p)
     return;
+  if (p->thread)
+    {
+      g_mutex_lock (&p->lock);
+      p->quit = TRUE;
+      g_cond_broadcast (&p->cond);
+      g_mutex_unlock (&p->lock);
+      g_thread_join (p->thread);
+    }
   g_free (p->shapes);
   g_free (p->blocks);
   g_free (p->views[0]);
@@ -247,7 +257,6 @@ perc_pair_run (PercPair        *p,
   const PercModel *model = p->model;
   const PercNet   *net = model->net;
   const PercImage *images[2] = { a, b };
-  GThread         *thread = NULL;
   gsize            scratch;
 
   g_return_val_if_fail (a->width == b->width && a->height == b->height, FALSE);
@@ -267,12 +276,8 @@ perc_pair_run (PercPair        *p,
       perc_image_to_input (images[k], scaling, p->views[k][0]);
     }
 
-  if (threads != PERC_THREADS_ONE)
-    {
-      p->posted = p->done = 0;
-      p->quit = FALSE;
-      thread = g_thread_new ("perceptual-op", helper, p);
-    }
+  if (threads != PERC_THREADS_ONE && !p->thread)
+    p->thread = g_thread_new ("perceptual-op", helper, p);
   if (threads == PERC_THREADS_IMAGES)
     {
       post (p, 0, net->n_ops, 1, 1);
@@ -296,14 +301,6 @@ perc_pair_run (PercPair        *p,
             func (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
                   p->views[1][net->taps[l]], data);
         }
-    }
-  if (thread)
-    {
-      g_mutex_lock (&p->lock);
-      p->quit = TRUE;
-      g_cond_broadcast (&p->cond);
-      g_mutex_unlock (&p->lock);
-      g_thread_join (thread);
     }
   return TRUE;
 }
