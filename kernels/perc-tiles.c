@@ -197,7 +197,7 @@ perc_tiled_threads (const PercModel *model,
 
   if (perc_blis_threads_allowed () < 2)
     return PERC_THREADS_ONE;
-  return tile_count (width, height, images) <= tile_count (width, height, split) ?
+  return images && tile_count (width, height, images) <= tile_count (width, height, split) ?
          PERC_THREADS_IMAGES : PERC_THREADS_SPLIT;
 }
 
