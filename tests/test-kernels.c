@@ -69,6 +69,9 @@ test_maxpool (void)
     { 2, 9, 8, 3, 2, 1, FALSE },          /* padded, as ResNet's stem */
     { 2, 3, 5, 3, 2, 0, FALSE },
     { 1, 31, 31, 3, 2, 0, TRUE },
+    { 2, 5, 40, 3, 2, 1, FALSE },         /* long rows: whole windows inside */
+    { 2, 4, 37, 2, 2, 0, TRUE },
+    { 1, 3, 20, 3, 1, 1, FALSE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
