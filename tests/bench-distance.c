@@ -1,7 +1,9 @@
 /* Times one LPIPS distance (both images through the network), with and
  * without the spatial map, at a few sizes; prints which BLIS kernels ran
- * and the peak memory.  Images are generated region by region, so that
- * large sizes measure the tiled path's memory, not the images'.
+ * and the peak memory.  Images up to 1024 x 1024 are made before the
+ * timing and copied region by region; larger ones are made region by
+ * region, so that their runs measure the tiled path's memory, not the
+ * images'.
  *
  *   bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json]
  *                  [MODEL] [SIZE...]
@@ -17,14 +19,28 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "perc-blis.h"
 #include "perc-tiles.h"
 
+/* Images of up to this side are made once, before the timing, and copied
+ * region by region, as PyTorch's tensors exist before its timing; larger
+ * ones are made region by region, so that the tiled path's memory is
+ * measured, not the images'.
+ */
+#define STORED_MAX 1024
+
+typedef struct
+{
+  int    size;
+  float *rgb[2];    /* NULL: made region by region */
+} Images;
+
 /* A smooth pattern and a distorted copy, for any region. */
 static gboolean
-read_region (int which, const PercRect *r, float *rgb, gpointer data, GError **error)
+make_region (int which, const PercRect *r, float *rgb, gpointer data, GError **error)
 {
   for (int y = 0; y < r->height; y++)
     for (int x = 0; x < r->width; x++)
@@ -40,6 +56,20 @@ read_region (int which, const PercRect *r, float *rgb, gpointer data, GError **e
   return TRUE;
 }
 
+static gboolean
+read_region (int which, const PercRect *r, float *rgb, gpointer data, GError **error)
+{
+  const Images *im = data;
+
+  if (!im->rgb[which])
+    return make_region (which, r, rgb, NULL, error);
+  for (int y = 0; y < r->height; y++)
+    memcpy (rgb + (gsize) y * r->width * 3,
+            im->rgb[which] + ((gsize) (r->y + y) * im->size + r->x) * 3,
+            (gsize) r->width * 3 * sizeof (float));
+  return TRUE;
+}
+
 static void
 discard (const PercRect *r, const float *map, gpointer data)
 {
@@ -50,7 +80,7 @@ static const char *const thread_names[] = { "one", "images", "split" };
 static int                threads = -1;     /* -1: as the ops choose */
 
 static double
-best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
+best_time (PercTiler *tiler, const Images *images, int n, gboolean spatial, gsize budget, int runs,
            PercThreads mode, double *distance)
 {
   PercDistance    d = { 0 };
@@ -65,7 +95,7 @@ best_time (PercTiler *tiler, int n, gboolean spatial, gsize budget, int runs,
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      if (!perc_tiler_run (tiler, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, n, n, read_region, NULL,
+      if (!perc_tiler_run (tiler, &(PercMetric) { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 }, n, n, read_region, (gpointer) images,
                            &o, &d, &error))
         {
           fprintf (stderr, "bench-distance: %s\n", error->message);
@@ -154,8 +184,17 @@ main (int argc, char **argv)
       PercTiler    *tiler = perc_tiler_new (model);
 
       /* One workspace for the runs of a size, as a batch would. */
-      t_scalar = best_time (tiler, n, FALSE, budget, runs, mode, &dist);
-      t_spatial = best_time (tiler, n, TRUE, budget, runs, mode, &dist);
+      Images        images = { n, { NULL, NULL } };
+
+      for (int k = 0; n <= STORED_MAX && k < 2; k++)
+        {
+          images.rgb[k] = g_new (float, (gsize) n * n * 3);
+          make_region (k, &(PercRect) { 0, 0, n, n }, images.rgb[k], NULL, NULL);
+        }
+      t_scalar = best_time (tiler, &images, n, FALSE, budget, runs, mode, &dist);
+      t_spatial = best_time (tiler, &images, n, TRUE, budget, runs, mode, &dist);
+      g_free (images.rgb[0]);
+      g_free (images.rgb[1]);
       perc_tiler_free (tiler);
       getrusage (RUSAGE_SELF, &usage);
       if (json)

@@ -550,7 +550,8 @@ def main(argv=None):
           % (torch.__version__, torch.get_num_threads()))
     print("malloc:   %s" % heap)
     print("Images:   PyTorch: two random images in [-1, 1]; ours: the two images bench-distance")
-    print("          generates (the content does not change the time)")
+    print("          makes before its timing and copies in region by region (the content")
+    print("          does not change the time)")
     print()
 
     rows, rows2 = [], []
