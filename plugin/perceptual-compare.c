@@ -181,13 +181,16 @@ perceptual_compare (const Babl            *space,
 
   w = result->area.width;
   h = result->area.height;
-  g_debug ("comparing %dx%d pixels", w, h);
   io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
               &result->area, map };
   /* Only the spatial distance has a map. */
   result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
   options.budget = memory_budget ();
   options.threads = perc_tiled_threads (result->model, w, h, options.budget);
+  g_debug ("comparing %dx%d pixels, %s", w, h,
+           options.threads == PERC_THREADS_ONE ? "one thread" :
+           options.threads == PERC_THREADS_IMAGES ? "the images in two threads" :
+           "each op split between two threads");
   options.layer = map ? map->layer : -1;
   options.layer_grid = map && map->layer_grid;
   options.write = result->has_map ? write_region : NULL;

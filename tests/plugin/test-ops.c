@@ -22,6 +22,7 @@ static JsonObject *study;           /* resnet18 unweighted, seed 11, 67x45 */
 static JsonObject *study_custom;    /* resnet6: basic 1,1, seed 13 */
 static int         n_loads;         /* models loaded, from the op's debug log */
 static int         n_compares;      /* comparisons run, likewise */
+static int         n_two_threads;   /* of them, with two threads */
 static GPtrArray  *warnings;
 
 static void
@@ -34,6 +35,8 @@ log_handler (const char    *domain,
     {
       n_loads += g_str_has_prefix (message, "loaded ");
       n_compares += g_str_has_prefix (message, "comparing ");
+      n_two_threads += g_str_has_prefix (message, "comparing ") &&
+                       !strstr (message, "one thread");
     }
   else if (level & G_LOG_LEVEL_WARNING)
     g_ptr_array_add (warnings, g_strdup (message));
@@ -478,9 +481,10 @@ test_tiled (void)
   GeglBuffer   *a = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
   GeglBuffer   *b = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
   float        *px = g_new (float, (gsize) w * h * 4);
-  float        *maps[2], *heat[2];
-  double        d[2];
+  float        *maps[3], *heat[3];
+  double        d[3];
   GeglRectangle box;
+  char         *threads = g_strdup (g_getenv ("BLIS_NUM_THREADS"));
 
   for (int k = 0; k < 2; k++)
     {
@@ -492,18 +496,23 @@ test_tiled (void)
                               (k && (x / 41 + y / 29) % 4 == 0 ? 0.08f : 0.0f);
       gegl_buffer_set (k ? b : a, NULL, 0, babl_format ("R'G'B'A float"), px, GEGL_AUTO_ROWSTRIDE);
     }
-  /* 48 MiB: several tiles for SqueezeNet at this size; then the default. */
-  for (int run = 0; run < 2; run++)
+  /* 48 MiB: several tiles for SqueezeNet at this size; then the default;
+   * then 48 MiB again with two threads allowed, which the ops then use.
+   */
+  for (int run = 0; run < 3; run++)
     {
       Graph g = make_graph ("perceptual:distance", a, b);
       Graph hm = make_graph ("perceptual:heatmap", a, b);
 
-      if (run == 0)
-        g_setenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET", "48", TRUE);
-      else
+      if (run == 1)
         g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
+      else
+        g_setenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET", "48", TRUE);
+      g_setenv ("BLIS_NUM_THREADS", run == 2 ? "2" : "1", TRUE);
+      n_two_threads = 0;
       maps[run] = render (&g, &box);
       d[run] = get_double (g.op, "distance");
+      g_assert_cmpint (n_two_threads, ==, run == 2);
       box = gegl_node_get_bounding_box (hm.op);
       heat[run] = g_new (float, (gsize) w * h * 4);
       gegl_node_blit (hm.op, 1.0, &box, babl_format ("R'G'B'A float"), heat[run],
@@ -511,13 +520,22 @@ test_tiled (void)
       g_object_unref (g.graph);
       g_object_unref (hm.graph);
     }
-  if (g_test_verbose ())
-    g_printerr ("  tiled %.9f, whole %.9f, map diff %.3g\n", d[0], d[1],
-                max_abs_diff (maps[0], maps[1], (gsize) w * h));
-  g_assert_cmpfloat (fabs (d[0] - d[1]), <=, 1e-6);
-  g_assert_cmpfloat (max_abs_diff (maps[0], maps[1], (gsize) w * h), <=, 1e-5);
-  g_assert_cmpfloat (max_abs_diff (heat[0], heat[1], (gsize) w * h * 4), <=, 1e-5);
-  for (int run = 0; run < 2; run++)
+  g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
+  if (threads)
+    g_setenv ("BLIS_NUM_THREADS", threads, TRUE);
+  else
+    g_unsetenv ("BLIS_NUM_THREADS");
+  g_free (threads);
+  for (int run = 0; run < 3; run += 2)
+    {
+      if (g_test_verbose ())
+        g_printerr ("  tiled%s %.9f, whole %.9f, map diff %.3g\n", run ? " (two threads)" : "",
+                    d[run], d[1], max_abs_diff (maps[run], maps[1], (gsize) w * h));
+      g_assert_cmpfloat (fabs (d[run] - d[1]), <=, 1e-6);
+      g_assert_cmpfloat (max_abs_diff (maps[run], maps[1], (gsize) w * h), <=, 1e-5);
+      g_assert_cmpfloat (max_abs_diff (heat[run], heat[1], (gsize) w * h * 4), <=, 1e-5);
+    }
+  for (int run = 0; run < 3; run++)
     {
       g_free (maps[run]);
       g_free (heat[run]);
