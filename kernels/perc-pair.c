@@ -18,6 +18,7 @@ struct _PercPair
   const PercModel *model;
   int              n_buffers;
   PercShape       *shapes;       /* per buffer, for the current input */
+  int              tap_op[PERC_MAX_TAPS];  /* the op that completes each tap */
   PercBlock       *blocks;       /* per image and buffer */
   float          **views[2];     /* per image and buffer */
   float           *arena;
@@ -118,6 +119,10 @@ perc_pair_new (const PercModel *model)
   p->blocks = g_new0 (PercBlock, 2 * p->n_buffers);
   p->views[0] = g_new0 (float *, p->n_buffers);
   p->views[1] = g_new0 (float *, p->n_buffers);
+  for (int l = 0; l < model->net->n_taps; l++)
+    for (int i = 0; i < model->net->n_ops; i++)
+      if (model->net->ops[i].dst == model->net->taps[l])
+        p->tap_op[l] = i;
   g_mutex_init (&p->lock);
   g_cond_init (&p->cond);
   return p;
@@ -291,16 +296,9 @@ perc_pair_run (PercPair        *p,
         run_op (p, i, threads);
       /* The taps this op completes: no later op writes them. */
       for (int l = 0; l < net->n_taps; l++)
-        {
-          int last = -1;
-
-          for (int j = 0; j < net->n_ops; j++)
-            if (net->ops[j].dst == net->taps[l])
-              last = j;
-          if (last == i)
-            func (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
-                  p->views[1][net->taps[l]], data);
-        }
+        if (p->tap_op[l] == i)
+          func (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
+                p->views[1][net->taps[l]], data);
     }
   return TRUE;
 }

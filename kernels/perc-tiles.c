@@ -192,11 +192,12 @@ perc_tiled_threads (const PercModel *model,
                     int              height,
                     gsize            budget)
 {
-  int images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, NULL);
-  int split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, NULL);
+  int images, split;
 
   if (perc_blis_threads_allowed () < 2)
     return PERC_THREADS_ONE;
+  images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, NULL);
+  split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, NULL);
   return images && tile_count (width, height, images) <= tile_count (width, height, split) ?
          PERC_THREADS_IMAGES : PERC_THREADS_SPLIT;
 }

@@ -726,33 +726,30 @@ def _sorted_files(folder, ext):
     return sorted(n for n in os.listdir(folder) if n.endswith(ext))
 
 
-def list_2afc(root):
-    """{category: [(ref, p0, p1, p), ...]} in sorted file-name order; paths absolute."""
-    base = os.path.join(root, "2afc", "val")
+def _list(root, test, images, judgement):
+    """{category: [(image paths..., judgement value), ...]} of `test`, in sorted
+    file-name order; paths absolute."""
+    base = os.path.join(root, test, "val")
     out = {}
     for category in _category_order(os.listdir(base)):
         d = os.path.join(base, category)
         cols = [[os.path.join(d, sub, n) for n in _sorted_files(os.path.join(d, sub), ext)]
-                for sub, ext in (("ref", ".png"), ("p0", ".png"), ("p1", ".png"),
-                                 ("judge", ".npy"))]
+                for sub, ext in [(s, ".png") for s in images] + [(judgement, ".npy")]]
         if len(set(map(len, cols))) != 1:
-            raise ValueError("%s: ref, p0, p1 and judge hold different numbers of files" % d)
-        out[category] = [(r, a, b, read_npy_scalar(j)) for r, a, b, j in zip(*cols)]
+            raise ValueError("%s: %s and %s hold different numbers of files"
+                             % (d, ", ".join(images), judgement))
+        out[category] = [row[:-1] + (read_npy_scalar(row[-1]),) for row in zip(*cols)]
     return out
+
+
+def list_2afc(root):
+    """{category: [(ref, p0, p1, p), ...]}"""
+    return _list(root, "2afc", ("ref", "p0", "p1"), "judge")
 
 
 def list_jnd(root):
-    """{category: [(p0, p1, same), ...]} in sorted file-name order; paths absolute."""
-    base = os.path.join(root, "jnd", "val")
-    out = {}
-    for category in _category_order(os.listdir(base)):
-        d = os.path.join(base, category)
-        cols = [[os.path.join(d, sub, n) for n in _sorted_files(os.path.join(d, sub), ext)]
-                for sub, ext in (("p0", ".png"), ("p1", ".png"), ("same", ".npy"))]
-        if len(set(map(len, cols))) != 1:
-            raise ValueError("%s: p0, p1 and same hold different numbers of files" % d)
-        out[category] = [(a, b, read_npy_scalar(s)) for a, b, s in zip(*cols)]
-    return out
+    """{category: [(p0, p1, same), ...]}"""
+    return _list(root, "jnd", ("p0", "p1"), "same")
 
 
 def _category_order(names):
