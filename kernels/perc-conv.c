@@ -1,15 +1,16 @@
 /* Convolution as a matrix product: weights [out x in*k*k] times the
- * im2col matrix [in*k*k x pixels].  A 1x1 convolution with stride 1 needs
- * no im2col: the input already is that matrix.  Larger inputs are lowered
- * in bands of output rows so that the im2col matrix stays small.
+ * lowered input [in*k*k x pixels].  A 1x1 convolution with stride 1 needs
+ * no lowering: the input already is that matrix, and BLIS's sgemm takes
+ * it.  Other convolutions lower the input a panel of pixels at a time,
+ * straight into the layout BLIS's micro-kernel reads, and run it against
+ * weights packed when the model loaded (or take Winograd's blocks).
  */
 #include <string.h>
 #include <blis.h>
 
 #include "perc-conv.h"
-
-/* Upper bound of the im2col band, in floats (16 MiB). */
-#define BAND_FLOATS (4 * 1024 * 1024)
+#include "perc-microkernel.h"
+#include "perc-winograd.h"
 
 static inline int
 out_size (const PercConv *conv, int size)
@@ -24,14 +25,42 @@ is_pointwise (const PercConv *conv)
 }
 
 static int
-band_rows (const PercConv *conv, int out_h, int out_w)
+depth (const PercConv *conv)
 {
-  gsize rows_k = (gsize) conv->in_channels * conv->kernel * conv->kernel;
-  gsize rows = BAND_FLOATS / MAX (rows_k * out_w, 1);
+  return conv->in_channels * conv->kernel * conv->kernel;
+}
+
+gsize
+perc_conv_packed_size (const PercConv *conv)
+{
+  PercMicrokernel k;
 
   if (is_pointwise (conv))
-    return out_h;
-  return CLAMP (rows, 1, (gsize) out_h);
+    return 0;
+  perc_microkernel_query (&k);
+  return perc_microkernel_weights_size (&k, conv->out_channels, depth (conv));
+}
+
+const float *
+perc_conv_pack (const PercConv *conv,
+                float          *dst)
+{
+  PercMicrokernel k;
+
+  perc_microkernel_query (&k);
+  return perc_microkernel_pack_weights (&k, conv->weight, conv->out_channels,
+                                        depth (conv), dst);
+}
+
+/* Samples per phase of a split input row: enough for whole panels of
+ * output pixels and the kernel's reach past them.
+ */
+static int
+split_width (const PercConv        *conv,
+             const PercMicrokernel *k,
+             int                    out_w)
+{
+  return (out_w + k->pixels - 1) / k->pixels * k->pixels + (conv->kernel - 1) / conv->stride;
 }
 
 gsize
@@ -39,61 +68,67 @@ perc_conv_scratch_size (const PercConv *conv,
                         int             height,
                         int             width)
 {
-  int out_h = out_size (conv, height), out_w = out_size (conv, width);
+  PercMicrokernel k;
 
+  if (conv->winograd_m > 0)
+    return perc_winograd_scratch_size (conv, height, width);
   if (is_pointwise (conv))
     return 0;
-  return (gsize) conv->in_channels * conv->kernel * conv->kernel *
-         band_rows (conv, out_h, out_w) * out_w;
+  perc_microkernel_query (&k);
+  return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv)) +
+         (gsize) conv->in_channels * conv->kernel * conv->stride *
+         split_width (conv, &k, out_size (conv, width));
 }
 
-/* Rows [y0, y1) of the im2col matrix's columns: one row per (c, ky, kx),
- * one column per output pixel of the band.
+/* Input row iy of plane split into m phases: out[phase * stride + q] is
+ * the sample at x = q m + phase - pad, zero outside the input.  Inlined
+ * for each m, so that the divisions are shifts.
  */
-static void
-im2col (const PercConv *conv,
-        const float    *src,
-        int             height,
-        int             width,
-        int             out_w,
-        int             y0,
-        int             y1,
-        float          *cols)
+static inline void
+split_row_m (const float *plane,
+             int          height,
+             int          width,
+             int          pad,
+             int          m,
+             int          nq,
+             int          iy,
+             float       *out,
+             gsize        stride)
 {
-  const int k = conv->kernel, s = conv->stride, p = conv->pad;
-  const int n = (y1 - y0) * out_w;
+  int end = MIN (pad + width, m * nq);
 
-  for (int c = 0; c < conv->in_channels; c++)
-    for (int ky = 0; ky < k; ky++)
-      for (int kx = 0; kx < k; kx++)
-        {
-          const float *plane = src + (gsize) c * height * width;
-          float       *row = cols + ((gsize) (c * k + ky) * k + kx) * n;
-          /* Output columns whose tap kx falls inside the input. */
-          int last = width - 1 + p - kx;
-          int x_lo = MAX (0, (p - kx + s - 1) / s);
-          int x_hi = last < 0 ? 0 : MIN (out_w, last / s + 1);
+  for (int phase = 0; phase < m; phase++)
+    memset (out + phase * stride, 0, nq * sizeof (float));
+  if (iy < 0 || iy >= height)
+    return;
+  plane += (gsize) iy * width - pad;
+  /* Whole groups of m samples, then the partial ones at both ends. */
+  for (int q = (pad + m - 1) / m; q < end / m; q++)
+    for (int phase = 0; phase < m; phase++)
+      out[phase * stride + q] = plane[q * m + phase];
+  for (int x = pad; x < MIN (end, (pad + m - 1) / m * m); x++)
+    out[(x % m) * stride + x / m] = plane[x];
+  for (int x = MAX (pad, end / m * m); x < end; x++)
+    out[(x % m) * stride + x / m] = plane[x];
+}
 
-          for (int y = y0; y < y1; y++, row += out_w)
-            {
-              int          iy = y * s - p + ky;
-              const float *in;
-
-              if (iy < 0 || iy >= height || x_lo >= x_hi)
-                {
-                  memset (row, 0, out_w * sizeof (float));
-                  continue;
-                }
-              in = plane + (gsize) iy * width - p + kx;
-              memset (row, 0, x_lo * sizeof (float));
-              if (s == 1)
-                memcpy (row + x_lo, in + x_lo, (x_hi - x_lo) * sizeof (float));
-              else
-                for (int x = x_lo; x < x_hi; x++)
-                  row[x] = in[x * s];
-              memset (row + x_hi, 0, (out_w - x_hi) * sizeof (float));
-            }
-        }
+void
+perc_conv_split_row (const float *plane,
+                     int          height,
+                     int          width,
+                     int          pad,
+                     int          m,
+                     int          nq,
+                     int          iy,
+                     float       *out,
+                     gsize        stride)
+{
+  if (m == 4)
+    split_row_m (plane, height, width, pad, 4, nq, iy, out, stride);
+  else if (m == 2)
+    split_row_m (plane, height, width, pad, 2, nq, iy, out, stride);
+  else
+    split_row_m (plane, height, width, pad, m, nq, iy, out, stride);
 }
 
 static void
@@ -116,6 +151,49 @@ bias_relu (const PercConv *conv,
     }
 }
 
+/* Output row y of a convolution with packed weights: the input rows it
+ * reads, split into `stride` phases; then panel by panel of pixels, the
+ * lowered panel (every tap a contiguous copy from a phase) against every
+ * panel of weights.
+ */
+static void
+lowered_row (const PercConv        *conv,
+             const PercMicrokernel *k,
+             const float           *src,
+             int                    height,
+             int                    width,
+             int                    y,
+             float                 *dst,
+             int                    out_w,
+             gsize                  plane,
+             float                 *panel,
+             float                 *phases)
+{
+  const int   ks = conv->kernel, s = conv->stride, n = depth (conv);
+  const int   nq = split_width (conv, k, out_w);
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (int c = 0; c < conv->in_channels; c++)
+    for (int ky = 0; ky < ks; ky++)
+      perc_conv_split_row (src + (gsize) c * height * width, height, width, conv->pad, s,
+                           nq, y * s - conv->pad + ky,
+                           phases + (gsize) (c * ks + ky) * s * nq, nq);
+  for (int x0 = 0; x0 < out_w; x0 += k->pixels)
+    {
+      for (int row = 0; row < conv->in_channels * ks; row++)
+        for (int kx = 0; kx < ks; kx++)
+          memcpy (panel + (gsize) (row * ks + kx) * k->pixels,
+                  phases + ((gsize) row * s + kx % s) * nq + kx / s + x0,
+                  k->pixels * sizeof (float));
+      for (int o = 0; o < conv->out_channels; o += k->outputs)
+        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                               dst + o * plane + (gsize) y * out_w + x0, plane,
+                               MIN (k->outputs, conv->out_channels - o),
+                               MIN (k->pixels, out_w - x0));
+    }
+  bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
+}
+
 void
 perc_conv_forward_rows (const PercConv *conv,
                         const float    *src,
@@ -129,35 +207,38 @@ perc_conv_forward_rows (const PercConv *conv,
 {
   const int   out_h = out_size (conv, height), out_w = out_size (conv, width);
   const gsize plane = (gsize) out_h * out_w;
-  const int   depth = conv->in_channels * conv->kernel * conv->kernel;
-  const int   rows = band_rows (conv, out_h, out_w);
   float       one = 1.0f, zero = 0.0f;
   rntm_t      rntm = BLIS_RNTM_INITIALIZER;
 
-  /* A thread count of this call's own, or BLIS's process-wide one. */
-  if (threads > 0)
-    bli_rntm_set_num_threads (threads, &rntm);
-  for (int y0 = first; y0 < end; y0 += rows)
+  if (conv->winograd_m > 0)
+    perc_winograd_forward_rows (conv, src, height, width, dst, scratch, first, end);
+  else if (!is_pointwise (conv))
     {
-      int          y1 = MIN (y0 + rows, end);
-      gsize        n = (gsize) (y1 - y0) * out_w;
-      const float *b = src + (gsize) y0 * out_w;
+      PercMicrokernel k;
+      float          *panel = perc_microkernel_align (scratch);
 
-      if (!is_pointwise (conv))
-        {
-          im2col (conv, src, height, width, out_w, y0, y1, scratch);
-          b = scratch;
-        }
+      perc_microkernel_query (&k);
+      for (int y = first; y < end; y++)
+        lowered_row (conv, &k, src, height, width, y, dst, out_w, plane, panel,
+                     panel + perc_microkernel_panel_floats (k.pixels, depth (conv)));
+    }
+  else
+    {
+      gsize n = (gsize) (end - first) * out_w;
+
+      /* A thread count of this call's own, or BLIS's process-wide one. */
+      if (threads > 0)
+        bli_rntm_set_num_threads (threads, &rntm);
       /* BLIS takes non-const operands but does not write A or B. */
       bli_sgemm_ex (BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE,
-                    conv->out_channels, n, depth,
+                    conv->out_channels, n, conv->in_channels,
                     &one,
-                    (float *) conv->weight, depth, 1,
-                    (float *) b, is_pointwise (conv) ? (inc_t) plane : (inc_t) n, 1,
+                    (float *) conv->weight, conv->in_channels, 1,
+                    (float *) src + (gsize) first * out_w, plane, 1,
                     &zero,
-                    dst + (gsize) y0 * out_w, plane, 1,
+                    dst + (gsize) first * out_w, plane, 1,
                     NULL, threads > 0 ? &rntm : NULL);
-      bias_relu (conv, dst + (gsize) y0 * out_w, plane, n);
+      bias_relu (conv, dst + (gsize) first * out_w, plane, n);
     }
 }
 

@@ -8,6 +8,7 @@
 #include "perc-error.h"
 #include "perc-model.h"
 #include "perc-safetensors.h"
+#include "perc-winograd.h"
 
 #define FORMAT "gegl-perceptual-model"
 #define FORMAT_VERSION "1"
@@ -378,7 +379,7 @@ read_weights (PercModel             *model,
       if (op->kind != PERC_OP_CONV)
         continue;
       *conv = (PercConv) { op->in_channels, op->out_channels, op->kernel,
-                           op->stride, op->pad, op->relu, NULL, NULL };
+                           op->stride, op->pad, op->relu, NULL, NULL, 0, NULL, NULL };
       g_snprintf (name, sizeof name, "%s.weight", op->weight);
       if (!take_tensor (st, name, wshape, 4, p, used, error))
         return FALSE;
@@ -402,6 +403,44 @@ read_weights (PercModel             *model,
       p += shape[0];
     }
   return TRUE;
+}
+
+/* Weights in the layout the convolutions run from: Winograd's transforms
+ * where they pay, packed panels for BLIS's micro-kernel elsewhere (1x1
+ * convolutions need neither).
+ */
+static gsize
+transformed_size (const PercConv *conv)
+{
+  int m = perc_winograd_block (conv);
+
+  return m > 0 ? perc_winograd_weights_size (conv, m) : perc_conv_packed_size (conv);
+}
+
+static void
+transform_weights (PercModel *model)
+{
+  const PercNet *net = model->net;
+  gsize          n = 0;
+  float         *p;
+
+  for (int i = 0; i < net->n_ops; i++)
+    if (net->ops[i].kind == PERC_OP_CONV)
+      n += transformed_size (&model->convs[i]);
+  p = model->transformed = g_new (float, MAX (n, 1));
+  for (int i = 0; i < net->n_ops; i++)
+    {
+      PercConv *conv = &model->convs[i];
+
+      if (net->ops[i].kind != PERC_OP_CONV)
+        continue;
+      conv->winograd_m = perc_winograd_block (conv);
+      if (conv->winograd_m > 0)
+        conv->winograd_weight = perc_winograd_weights (conv, conv->winograd_m, p);
+      else if (perc_conv_packed_size (conv) > 0)
+        conv->packed_weight = perc_conv_pack (conv, p);
+      p += transformed_size (conv);
+    }
 }
 
 PercModel *
@@ -431,6 +470,7 @@ perc_model_new (const PercSafetensors *st,
       return NULL;
     }
   model->min_size = perc_net_min_size (model->net);
+  transform_weights (model);
   return model;
 }
 
@@ -456,6 +496,7 @@ perc_model_free (PercModel *model)
   perc_net_free (model->net);
   g_free (model->convs);
   g_free (model->storage);
+  g_free (model->transformed);
   g_free (model->path);
   g_free (model);
 }

@@ -28,6 +28,7 @@ typedef struct
   PercConv        *convs;             /* per op of net; unused for pools */
   float           *lin[PERC_MAX_TAPS];/* per tap; NULL if unweighted */
   float           *storage;           /* all weights, owned */
+  float           *transformed;       /* Winograd weights, owned */
   int              min_size;
 } PercModel;
 

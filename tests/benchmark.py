@@ -21,9 +21,11 @@ What it does:
     plus upsampling every layer map bilinearly to the input size and summing
     them (what the official LPIPS code does with spatial=True);
   * prints the times and ratios (PyTorch time / ours), our achieved GFLOP/s
-    and its share of the machine's float32 peak, the speed targets, and the
-    peak memory of both at 2048x2048 (and of ours at 8192x8192 where
-    bench-distance takes a memory budget; PyTorch's is extrapolated).
+    (counting the multiply-adds of direct convolutions, which Winograd's
+    blocks reduce) and its share of the machine's float32 peak, the speed
+    targets, and the peak memory of both at 2048x2048 (and of ours at
+    8192x8192 where bench-distance takes a memory budget; PyTorch's is
+    extrapolated).
 
 --keep-heap sets glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ for
 both sides, so that freed memory is reused instead of being returned to the
@@ -587,9 +589,13 @@ def main(argv=None):
     print("Work and throughput (scalar)")
     print_table(rows2, ["network", "size", "GFLOP", "ours GF/s", "% peak", "torch GF/s",
                         "ours tile, threads", "ours sys", "torch sys", "others"])
-    print("GFLOP      = 2 x multiply-adds of all convolutions up to the last tap, both images")
+    print("GFLOP      = 2 x multiply-adds of all convolutions up to the last tap, both images,")
+    print("             computed directly (as PyTorch does)")
     print("GF/s       = GFLOP / scalar time; %% peak = ours GF/s / %s"
           % ("%.0f GFLOP/s (estimate)" % peak if peak else "the peak (unknown)"))
+    print("             Our 3x3 and 5x5 convolutions with 16 or more channels take Winograd's")
+    print("             blocks, about a quarter of those multiply-adds: our GF/s is what the")
+    print("             direct computation would need, and may exceed the peak")
     print("ours tile  = the tile side bench-distance reports (\"whole\": no tiling), and how")
     print("             it used two threads: the images side by side (\"images\"), or each")
     print("             op split between them (\"split\"); see kernels/perc-pair.h")

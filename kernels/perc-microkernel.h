@@ -1,0 +1,81 @@
+/* BLIS's micro-kernel for floats, called directly on panels packed by the
+ * callers: the weights once, when a model loads, the image's side while
+ * the convolution lowers it, so that no product packs anything.
+ */
+#ifndef PERC_MICROKERNEL_H
+#define PERC_MICROKERNEL_H
+
+#include <glib.h>
+#include <blis.h>
+
+G_BEGIN_DECLS
+
+/* The kernel computes a tile of `pixels` x `outputs` results of a product
+ * from a panel of each operand: `depth` steps of `pixels` (or `outputs`)
+ * consecutive floats.  The kernel and its tile are those BLIS runs in
+ * this process; they are fixed once BLIS has started.
+ */
+typedef struct
+{
+  cntx_t       *cntx;
+  sgemm_ukr_ft  run;
+  int           pixels;          /* per panel of the image's side */
+  int           outputs;         /* output channels per panel of weights */
+  gboolean      pixels_first;    /* the kernel writes columns of its tile best */
+} PercMicrokernel;
+
+void         perc_microkernel_query        (PercMicrokernel       *k);
+
+/* Floats of one panel of `width` by `depth`, rounded up so that panels
+ * start on 64-byte boundaries.
+ */
+gsize        perc_microkernel_panel_floats (int                    width,
+                                            int                    depth);
+
+/* p rounded up to the next 64-byte boundary. */
+float       *perc_microkernel_align        (float                 *p);
+
+/* Alignment of panels, in floats. */
+#define PERC_MICROKERNEL_ALIGN 16
+
+/* Floats of weights [rows][depth] as packed panels (a multiple of the
+ * alignment).
+ */
+gsize        perc_microkernel_packed_floats (const PercMicrokernel *k,
+                                             int                    rows,
+                                             int                    depth);
+
+/* Floats to allocate for weights [rows][depth] as packed panels, with room
+ * for the alignment.
+ */
+gsize        perc_microkernel_weights_size (const PercMicrokernel *k,
+                                            int                    rows,
+                                            int                    depth);
+
+/* Packs weights [rows][depth] (a row per output channel) into dst, in
+ * panels of k->outputs rows, zeros past the last row; returns the first
+ * panel (dst aligned).
+ */
+float       *perc_microkernel_pack_weights (const PercMicrokernel *k,
+                                            const float           *weights,
+                                            int                    rows,
+                                            int                    depth,
+                                            float                 *dst);
+
+/* c[o * ldc + x] = sum over d of weights[o][d] image[d][x], for the
+ * k->outputs channels of a weights panel and the k->pixels of an image
+ * panel; rows = how many of those channels and cols = how many of those
+ * pixels to write (the rest of the tile is left alone).
+ */
+void         perc_microkernel_tile         (const PercMicrokernel *k,
+                                            int                    depth,
+                                            const float           *image,
+                                            const float           *weights,
+                                            float                 *c,
+                                            gsize                  ldc,
+                                            int                    rows,
+                                            int                    cols);
+
+G_END_DECLS
+
+#endif
