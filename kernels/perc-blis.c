@@ -3,6 +3,7 @@
 #include <blis.h>
 
 #include "perc-blis.h"
+#include "perc-microkernel.h"
 
 gboolean
 perc_blis_configure (void)
@@ -21,11 +22,6 @@ perc_blis_configure (void)
       g_setenv ("BLIS_ARCH_TYPE", id, FALSE);
       chose = TRUE;
     }
-  /* Every core, unless the user chose; this call starts BLIS, so it comes
-   * after the kernels' choice.
-   */
-  if (!g_getenv ("BLIS_NUM_THREADS") && !g_getenv ("OMP_NUM_THREADS"))
-    bli_thread_set_num_threads (g_get_num_processors ());
   return chose;
 #else
   return FALSE;
@@ -44,21 +40,16 @@ perc_blis_threads_allowed (void)
   return n > 0 ? n : (int) g_get_num_processors ();
 }
 
-void
-perc_blis_set_threads (int threads)
-{
-  bli_thread_set_num_threads (MAX (threads, 1));
-}
-
 char *
 perc_blis_describe (void)
 {
-  dim_t threads = bli_thread_get_num_threads ();
+  PercMicrokernel k;
 
-  /* -1: nothing set, BLIS runs single-threaded. */
-  return g_strdup_printf ("BLIS %s, %s kernels, %d thread%s",
+  perc_microkernel_query (&k);
+  /* The tile as BLIS names it: MR x NR. */
+  return g_strdup_printf ("BLIS %s, %s kernels (%d x %d tiles)",
                           bli_info_get_version_str (),
                           bli_arch_string (bli_arch_query_id ()),
-                          threads > 0 ? (int) threads : 1,
-                          threads > 1 ? "s" : "");
+                          k.pixels_first ? k.pixels : k.outputs,
+                          k.pixels_first ? k.outputs : k.pixels);
 }

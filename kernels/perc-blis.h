@@ -1,4 +1,6 @@
-/* BLIS as the core uses it: which kernels and how many threads. */
+/* BLIS as the core uses it (its micro-kernel, perc-microkernel.h): which
+ * kernels; and how many threads the core may use.
+ */
 #ifndef PERC_BLIS_H
 #define PERC_BLIS_H
 
@@ -10,9 +12,7 @@ G_BEGIN_DECLS
  * subset BLIS's "skx" kernels need), asks BLIS for those kernels through
  * BLIS_ARCH_TYPE, which BLIS 0.9 reads when it initialises; its own
  * detection picks slower ones on some such processors.  A BLIS_ARCH_TYPE
- * the user set is left alone.  Also uses every core unless
- * BLIS_NUM_THREADS or OMP_NUM_THREADS is set.  Returns TRUE if it chose
- * the kernels.
+ * the user set is left alone.  Returns TRUE if it chose the kernels.
  */
 gboolean perc_blis_configure (void);
 
@@ -21,12 +21,7 @@ gboolean perc_blis_configure (void);
  */
 int      perc_blis_threads_allowed (void);
 
-/* Threads BLIS uses inside each call from now on (1 when the caller runs
- * several computations at once).
- */
-void     perc_blis_set_threads (int threads);
-
-/* E.g. "BLIS 0.9.0, skx kernels, 2 threads"; free with g_free (). */
+/* E.g. "BLIS 0.9.0, skx kernels (32 x 12 tiles)"; free with g_free (). */
 char    *perc_blis_describe  (void);
 
 G_END_DECLS

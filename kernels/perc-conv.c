@@ -1,12 +1,11 @@
 /* Convolution as a matrix product: weights [out x in*k*k] times the
- * lowered input [in*k*k x pixels].  A 1x1 convolution with stride 1 needs
- * no lowering: the input already is that matrix, and BLIS's sgemm takes
- * it.  Other convolutions lower the input a panel of pixels at a time,
- * straight into the layout BLIS's micro-kernel reads, and run it against
- * weights packed when the model loaded (or take Winograd's blocks).
+ * lowered input [in*k*k x pixels], a panel of pixels at a time, lowered
+ * straight into the layout BLIS's micro-kernel reads and run against
+ * weights packed when the model loaded (or as Winograd's blocks).  A 1x1
+ * convolution with stride 1 needs no lowering: its panels are copies of
+ * the input planes.
  */
 #include <string.h>
-#include <blis.h>
 
 #include "perc-conv.h"
 #include "perc-microkernel.h"
@@ -35,8 +34,6 @@ perc_conv_packed_size (const PercConv *conv)
 {
   PercMicrokernel k;
 
-  if (is_pointwise (conv))
-    return 0;
   perc_microkernel_query (&k);
   return perc_microkernel_weights_size (&k, conv->out_channels, depth (conv));
 }
@@ -72,9 +69,9 @@ perc_conv_scratch_size (const PercConv *conv,
 
   if (conv->winograd_m > 0)
     return perc_winograd_scratch_size (conv, height, width);
-  if (is_pointwise (conv))
-    return 0;
   perc_microkernel_query (&k);
+  if (is_pointwise (conv))
+    return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv));
   return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv)) +
          (gsize) conv->in_channels * conv->kernel * conv->stride *
          split_width (conv, &k, out_size (conv, width));
@@ -194,6 +191,39 @@ lowered_row (const PercConv        *conv,
   bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
 }
 
+/* Rows [first, end) of a 1x1 convolution: the input planes already are
+ * the lowered matrix, copied a panel of pixels at a time.
+ */
+static void
+pointwise_rows (const PercConv        *conv,
+                const PercMicrokernel *k,
+                const float           *src,
+                float                 *dst,
+                gsize                  plane,
+                gsize                  first,
+                gsize                  end,
+                float                 *panel)
+{
+  const int   n = conv->in_channels;
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (gsize x0 = first; x0 < end; x0 += k->pixels)
+    {
+      int cols = MIN ((gsize) k->pixels, end - x0);
+
+      for (int c = 0; c < n; c++)
+        {
+          memcpy (panel + (gsize) c * k->pixels, src + c * plane + x0, cols * sizeof (float));
+          memset (panel + (gsize) c * k->pixels + cols, 0, (k->pixels - cols) * sizeof (float));
+        }
+      for (int o = 0; o < conv->out_channels; o += k->outputs)
+        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                               dst + o * plane + x0, plane,
+                               MIN (k->outputs, conv->out_channels - o), cols);
+    }
+  bias_relu (conv, dst + first, plane, end - first);
+}
+
 void
 perc_conv_forward_rows (const PercConv *conv,
                         const float    *src,
@@ -201,45 +231,27 @@ perc_conv_forward_rows (const PercConv *conv,
                         int             width,
                         float          *dst,
                         float          *scratch,
-                        int             threads,
                         int             first,
                         int             end)
 {
-  const int   out_h = out_size (conv, height), out_w = out_size (conv, width);
-  const gsize plane = (gsize) out_h * out_w;
-  float       one = 1.0f, zero = 0.0f;
-  rntm_t      rntm = BLIS_RNTM_INITIALIZER;
+  const int       out_w = out_size (conv, width);
+  const gsize     plane = (gsize) out_size (conv, height) * out_w;
+  float          *panel = perc_microkernel_align (scratch);
+  PercMicrokernel k;
 
   if (conv->winograd_m > 0)
-    perc_winograd_forward_rows (conv, src, height, width, dst, scratch, first, end);
-  else if (!is_pointwise (conv))
     {
-      PercMicrokernel k;
-      float          *panel = perc_microkernel_align (scratch);
-
-      perc_microkernel_query (&k);
-      for (int y = first; y < end; y++)
-        lowered_row (conv, &k, src, height, width, y, dst, out_w, plane, panel,
-                     panel + perc_microkernel_panel_floats (k.pixels, depth (conv)));
+      perc_winograd_forward_rows (conv, src, height, width, dst, scratch, first, end);
+      return;
     }
+  perc_microkernel_query (&k);
+  if (is_pointwise (conv))
+    pointwise_rows (conv, &k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
+                    panel);
   else
-    {
-      gsize n = (gsize) (end - first) * out_w;
-
-      /* A thread count of this call's own, or BLIS's process-wide one. */
-      if (threads > 0)
-        bli_rntm_set_num_threads (threads, &rntm);
-      /* BLIS takes non-const operands but does not write A or B. */
-      bli_sgemm_ex (BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE,
-                    conv->out_channels, n, conv->in_channels,
-                    &one,
-                    (float *) conv->weight, conv->in_channels, 1,
-                    (float *) src + (gsize) first * out_w, plane, 1,
-                    &zero,
-                    dst + (gsize) first * out_w, plane, 1,
-                    NULL, threads > 0 ? &rntm : NULL);
-      bias_relu (conv, dst + (gsize) first * out_w, plane, n);
-    }
+    for (int y = first; y < end; y++)
+      lowered_row (conv, &k, src, height, width, y, dst, out_w, plane, panel,
+                   panel + perc_microkernel_panel_floats (k.pixels, depth (conv)));
 }
 
 void
@@ -248,9 +260,7 @@ perc_conv_forward (const PercConv *conv,
                    int             height,
                    int             width,
                    float          *dst,
-                   float          *scratch,
-                   int             threads)
+                   float          *scratch)
 {
-  perc_conv_forward_rows (conv, src, height, width, dst, scratch, threads,
-                          0, out_size (conv, height));
+  perc_conv_forward_rows (conv, src, height, width, dst, scratch, 0, out_size (conv, height));
 }

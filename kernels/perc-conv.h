@@ -18,14 +18,12 @@ typedef struct
   const float *bias;           /* [out] */
   int          winograd_m;     /* 0, or Winograd blocks of m x m outputs */
   const float *winograd_weight;/* the weights transformed for them */
-  const float *packed_weight;  /* the weights packed for BLIS's micro-kernel:
-                                * every convolution but 1x1 with stride 1
-                                * and Winograd's */
+  const float *packed_weight;  /* the weights packed for BLIS's micro-kernel
+                                * (perc_conv_pack ()): needed unless
+                                * winograd_m is set */
 } PercConv;
 
-/* Floats to allocate for the packed weights of conv (0 for a 1x1
- * convolution with stride 1, which needs none).
- */
+/* Floats to allocate for the packed weights of conv. */
 gsize perc_conv_packed_size  (const PercConv *conv);
 
 /* Packs conv's weights into dst for packed_weight; returns where they
@@ -41,17 +39,15 @@ gsize perc_conv_scratch_size (const PercConv *conv,
                               int             width);
 
 /* dst receives out_channels planes of out_h x out_w floats, where out_h and
- * out_w are the usual (size + 2 pad - kernel) / stride + 1.  `threads`:
- * BLIS threads for a 1x1 convolution's product, 0 leaves the choice to
- * BLIS's settings; the others run in the calling thread.
+ * out_w are the usual (size + 2 pad - kernel) / stride + 1.  Runs in the
+ * calling thread.
  */
 void  perc_conv_forward      (const PercConv *conv,
                               const float    *src,
                               int             height,
                               int             width,
                               float          *dst,
-                              float          *scratch,
-                              int             threads);
+                              float          *scratch);
 
 /* Output rows [first, end) alone, the rest of dst untouched: threads can
  * share one convolution, each with its own scratch.
@@ -62,7 +58,6 @@ void  perc_conv_forward_rows (const PercConv *conv,
                               int             width,
                               float          *dst,
                               float          *scratch,
-                              int             threads,
                               int             first,
                               int             end);
 

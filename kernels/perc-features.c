@@ -160,7 +160,6 @@ perc_network_op (const PercModel *model,
                  const PercShape *shapes,
                  float *const    *buffers,
                  float           *scratch,
-                 int              threads,
                  int              part,
                  int              parts)
 {
@@ -172,7 +171,7 @@ perc_network_op (const PercModel *model,
 
   if (op->kind == PERC_OP_CONV)
     perc_conv_forward_rows (&model->convs[i], src, in->h, in->w,
-                            dst + op->dst_channel * plane, scratch, threads,
+                            dst + op->dst_channel * plane, scratch,
                             out->h * part / parts, out->h * (part + 1) / parts);
   else if (op->kind == PERC_OP_ADD)
     {
@@ -224,6 +223,6 @@ perc_extractor_run (PercExtractor   *ex,
     ex->views[i] = buffer (ex, features, i);
   perc_image_to_input (image, scaling, ex->views[0]);
   for (int i = 0; i < net->n_ops; i++)
-    perc_network_op (ex->model, i, ex->shapes, ex->views, ex->scratch, 0, 0, 1);
+    perc_network_op (ex->model, i, ex->shapes, ex->views, ex->scratch, 0, 1);
   return TRUE;
 }

@@ -53,15 +53,13 @@ gboolean       perc_features_check_input (const PercModel *model,
  * of it with 0 of 1): parts split a convolution's output rows, a pooling's
  * channels, an addition's elements, so that threads can share the op.
  * `buffers` holds every buffer of `shapes`; `scratch`, one per thread,
- * perc_network_scratch () floats; `threads`: BLIS threads inside its
- * products, 0 for BLIS's own setting.
+ * perc_network_scratch () floats.  Runs in the calling thread.
  */
 void           perc_network_op       (const PercModel *model,
                                       int              i,
                                       const PercShape *shapes,
                                       float *const    *buffers,
                                       float           *scratch,
-                                      int              threads,
                                       int              part,
                                       int              parts);
 

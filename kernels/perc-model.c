@@ -406,8 +406,7 @@ read_weights (PercModel             *model,
 }
 
 /* Weights in the layout the convolutions run from: Winograd's transforms
- * where they pay, packed panels for BLIS's micro-kernel elsewhere (1x1
- * convolutions need neither).
+ * where they pay, packed panels for BLIS's micro-kernel elsewhere.
  */
 static gsize
 transformed_size (const PercConv *conv)
@@ -437,7 +436,7 @@ transform_weights (PercModel *model)
       conv->winograd_m = perc_winograd_block (conv);
       if (conv->winograd_m > 0)
         conv->winograd_weight = perc_winograd_weights (conv, conv->winograd_m, p);
-      else if (perc_conv_packed_size (conv) > 0)
+      else
         conv->packed_weight = perc_conv_pack (conv, p);
       p += transformed_size (conv);
     }

@@ -174,7 +174,7 @@ helper (gpointer data)
       g_mutex_unlock (&p->lock);
       for (int i = first; i < end; i++)
         perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[1],
-                         1, parts - 1, parts);
+                         parts - 1, parts);
       g_mutex_lock (&p->lock);
       p->done++;
       g_cond_broadcast (&p->cond);
@@ -241,12 +241,11 @@ run_op (PercPair    *p,
     if (threads == PERC_THREADS_SPLIT && worth_sharing (p->model->net, i, p->shapes))
       {
         post (p, i, i + 1, k, 2);
-        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 1, 0, 2);
+        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 2);
         wait_done (p);
       }
     else
-      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0],
-                       threads == PERC_THREADS_ONE ? 0 : 1, 0, 1);
+      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 1);
 }
 
 gboolean
@@ -287,7 +286,7 @@ perc_pair_run (PercPair        *p,
     {
       post (p, 0, net->n_ops, 1, 1);
       for (int i = 0; i < net->n_ops; i++)
-        perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 1, 0, 1);
+        perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
       wait_done (p);
     }
   for (int i = 0; i < net->n_ops; i++)

@@ -22,16 +22,14 @@ typedef void (*PercTapPair) (int              l,
                              const float     *b,
                              gpointer         data);
 
-/* How the work uses two threads, BLIS single-threaded in each: on two
- * cores either beats BLIS's own threads, which leave im2col, pooling and
- * small products serial.  The images side by side run apart, with no
- * hand-over until the end, but each keeps its taps until then; split,
- * every op's output is shared, which needs no more memory than one thread
- * but a hand-over per op.
+/* How the work uses two threads.  The images side by side run apart,
+ * with no hand-over until the end, but each keeps its taps until then;
+ * split, every op's output is shared, which needs no more memory than one
+ * thread but a hand-over per op.
  */
 typedef enum
 {
-  PERC_THREADS_ONE,       /* one thread (BLIS's own threads) */
+  PERC_THREADS_ONE,       /* one thread */
   PERC_THREADS_IMAGES,    /* the two images in two threads */
   PERC_THREADS_SPLIT      /* every op shared between two threads */
 } PercThreads;

@@ -8,7 +8,7 @@
  *   bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json]
  *                  [MODEL] [SIZE...]
  *
- * --threads: one thread with BLIS's own threads, the two images in two
+ * --threads: one thread, the two images in two
  * threads, or every op split between two threads (perc-pair.h); by
  * default the choice the ops make (perc_tiled_threads ()).
  * Without a model file the installed squeeze lpips-v0.1 model is used.

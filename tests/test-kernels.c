@@ -18,10 +18,11 @@ test_conv (void)
     { 3, 17, 23, 8, 3, 2, 0, TRUE },      /* SqueezeNet stem */
     { 3, 31, 29, 6, 11, 4, 2, TRUE },     /* AlexNet stem */
     { 5, 9, 7, 4, 5, 1, 2, FALSE },
-    { 16, 13, 11, 8, 1, 1, 0, TRUE },     /* pointwise: no im2col */
+    { 16, 13, 11, 8, 1, 1, 0, TRUE },     /* pointwise: no lowering */
     { 8, 12, 10, 6, 3, 1, 1, TRUE },
     { 4, 3, 4, 3, 5, 1, 2, TRUE },        /* kernel wider than the input */
-    { 2, 8, 9, 3, 1, 2, 0, TRUE },        /* strided 1x1 goes through im2col */
+    { 2, 8, 9, 3, 1, 2, 0, TRUE },        /* strided 1x1 is lowered */
+    { 40, 9, 50, 30, 1, 1, 0, FALSE },    /* pointwise, whole tiles and partial ones */
     { 64, 100, 100, 8, 3, 1, 1, TRUE },
     { 16, 20, 70, 30, 3, 1, 1, TRUE },    /* whole tiles of the kernel and partial ones */
     { 8, 40, 90, 20, 5, 2, 2, FALSE },
@@ -48,9 +49,8 @@ test_conv (void)
       fill_random (bias, conv.out_channels, 200 + i, -0.5, 0.5);
       conv.weight = weight;
       conv.bias = bias;
-      if (perc_conv_packed_size (&conv) > 0)
-        conv.packed_weight = perc_conv_pack (&conv, packed);
-      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch, 0);
+      conv.packed_weight = perc_conv_pack (&conv, packed);
+      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch);
       naive_conv (src, conv.in_channels, cases[i].h, cases[i].w, weight, bias,
                   conv.out_channels, conv.kernel, conv.stride, conv.pad,
                   conv.relu, want);
@@ -114,12 +114,12 @@ test_winograd (void)
       wino.winograd_weight = perc_winograd_weights (&conv, m, transformed);
       scratch = g_new (float, MAX (perc_conv_scratch_size (&conv, h, w),
                                    perc_conv_scratch_size (&wino, h, w)));
-      perc_conv_forward (&wino, src, h, w, got, scratch, 0);
+      perc_conv_forward (&wino, src, h, w, got, scratch);
       if (cases[i].naive)
         naive_conv (src, conv.in_channels, h, w, weight, bias, conv.out_channels,
                     conv.kernel, 1, conv.pad, conv.relu, want);
       else
-        perc_conv_forward (&conv, src, h, w, want, scratch, 0);
+        perc_conv_forward (&conv, src, h, w, want, scratch);
       for (gsize j = 0; j < n_out; j++)
         peak = MAX (peak, fabs (want[j]));
       err = max_abs_diff (got, want, n_out);
@@ -128,8 +128,8 @@ test_winograd (void)
       g_assert_cmpfloat (err, <=, 2e-5 * MAX (1.0, peak));
 
       /* A cut inside a block: both parts compute that block. */
-      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, 0, 0, cut);
-      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, 0, cut, oh);
+      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, 0, cut);
+      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, cut, oh);
       g_assert_cmpmem (parts, n_out * sizeof (float), got, n_out * sizeof (float));
 
       g_free (src); g_free (weight); g_free (bias); g_free (transformed);

@@ -306,9 +306,9 @@ test_parts (void)
         {
           const PercShape *d = &shapes[net->ops[i].dst];
 
-          perc_network_op (model, i, shapes, whole, scratch, 1, 0, 1);
-          perc_network_op (model, i, shapes, parts, scratch, 1, 0, 2);
-          perc_network_op (model, i, shapes, parts, scratch, 1, 1, 2);
+          perc_network_op (model, i, shapes, whole, scratch, 0, 1);
+          perc_network_op (model, i, shapes, parts, scratch, 0, 2);
+          perc_network_op (model, i, shapes, parts, scratch, 1, 2);
           g_assert_cmpmem (whole[net->ops[i].dst], (gsize) d->c * d->h * d->w * sizeof (float),
                            parts[net->ops[i].dst], (gsize) d->c * d->h * d->w * sizeof (float));
         }

@@ -362,10 +362,6 @@ run_batch (Run     *run,
       }
   if (ok)
     {
-      /* After reading the images: that may load the GEGL module, which
-       * asks BLIS for every core.
-       */
-      perc_blis_set_threads (1);
       for (int t = 1; t < run->n_threads; t++)
         threads[t] = g_thread_new ("perceptual-evaluate", work, &workers[t]);
       work (&workers[0]);
