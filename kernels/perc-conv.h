@@ -14,7 +14,9 @@ typedef struct
   int          stride;
   int          pad;            /* zero padding on every side */
   gboolean     relu;
-  const float *weight;         /* [out][in][kernel][kernel] */
+  const float *weight;         /* [out][in][kernel][kernel]: read to make
+                                * winograd_weight or packed_weight, NULL
+                                * in a loaded model */
   const float *bias;           /* [out] */
   int          winograd_m;     /* 0, or Winograd blocks of m x m outputs */
   const float *winograd_weight;/* the weights transformed for them */

@@ -416,17 +416,23 @@ transformed_size (const PercConv *conv)
   return m > 0 ? perc_winograd_weights_size (conv, m) : perc_conv_packed_size (conv);
 }
 
+/* Replaces the file's weights with those: the biases and lin weights move
+ * along, the file's layout is freed.
+ */
 static void
 transform_weights (PercModel *model)
 {
   const PercNet *net = model->net;
   gsize          n = 0;
-  float         *p;
+  float         *storage, *p;
 
   for (int i = 0; i < net->n_ops; i++)
     if (net->ops[i].kind == PERC_OP_CONV)
-      n += transformed_size (&model->convs[i]);
-  p = model->transformed = g_new (float, MAX (n, 1));
+      n += transformed_size (&model->convs[i]) + net->ops[i].out_channels;
+  for (int t = 0; t < net->n_taps; t++)
+    if (model->lin[t])
+      n += net->channels[net->taps[t]];
+  p = storage = g_new (float, MAX (n, 1));
   for (int i = 0; i < net->n_ops; i++)
     {
       PercConv *conv = &model->convs[i];
@@ -439,7 +445,20 @@ transform_weights (PercModel *model)
       else
         conv->packed_weight = perc_conv_pack (conv, p);
       p += transformed_size (conv);
+      conv->bias = memcpy (p, conv->bias, conv->out_channels * sizeof (float));
+      p += conv->out_channels;
+      conv->weight = NULL;
     }
+  for (int t = 0; t < net->n_taps; t++)
+    if (model->lin[t])
+      {
+        gsize channels = net->channels[net->taps[t]];
+
+        model->lin[t] = memcpy (p, model->lin[t], channels * sizeof (float));
+        p += channels;
+      }
+  g_free (model->storage);
+  model->storage = storage;
 }
 
 PercModel *
@@ -495,7 +514,6 @@ perc_model_free (PercModel *model)
   perc_net_free (model->net);
   g_free (model->convs);
   g_free (model->storage);
-  g_free (model->transformed);
   g_free (model->path);
   g_free (model);
 }

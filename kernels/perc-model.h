@@ -27,8 +27,8 @@ typedef struct
   PercCalibration  calibration;       /* what the file holds */
   PercConv        *convs;             /* per op of net; unused for pools */
   float           *lin[PERC_MAX_TAPS];/* per tap; NULL if unweighted */
-  float           *storage;           /* all weights, owned */
-  float           *transformed;       /* Winograd weights, owned */
+  float           *storage;           /* all weights, as the kernels take
+                                       * them (perc-conv.h), owned */
   int              min_size;
 } PercModel;
 

@@ -2,7 +2,7 @@
  * computes each m x m block of outputs from an alpha x alpha block of the
  * input (alpha = m + r - 1) with alpha^2 multiplications per pair of
  * channels instead of m^2 r^2.  The alpha^2 products of all blocks are
- * alpha^2 matrix products, done by BLIS sgemm.
+ * alpha^2 matrix products, done by BLIS's micro-kernel.
  */
 #ifndef PERC_WINOGRAD_H
 #define PERC_WINOGRAD_H

@@ -593,7 +593,7 @@ evaluate (const Test *test,
       total += c->n;
     }
 
-  /* Threads side by side, each with single-threaded BLIS. */
+  /* Threads side by side, each with its own workspace. */
   run.n_threads = n_threads ? n_threads : (int) MIN (g_get_num_processors (), 64);
   run.model = model;
   run.metric = &metric;
