@@ -66,15 +66,17 @@ perc_conv_scratch_size (const PercConv *conv,
                         int             width)
 {
   PercMicrokernel k;
+  gsize           n;
 
   if (conv->winograd_m > 0)
     return perc_winograd_scratch_size (conv, height, width);
   perc_microkernel_query (&k);
-  if (is_pointwise (conv))
-    return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv));
-  return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv)) +
-         (gsize) conv->in_channels * conv->kernel * conv->stride *
+  n = PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k.pixels, depth (conv));
+  /* Lowering keeps the split input rows of an output row. */
+  if (!is_pointwise (conv))
+    n += (gsize) conv->in_channels * conv->kernel * conv->stride *
          split_width (conv, &k, out_size (conv, width));
+  return n;
 }
 
 /* Input row iy of plane split into m phases: out[phase * stride + q] is

@@ -28,7 +28,7 @@ struct _PercPair
 
   /* The helper thread, started when first needed, runs jobs: ops
    * [first, end) of image `image`, part 1 of `parts` (split) or all of
-   * each.  It stays, with the memory BLIS keeps for it.
+   * each.  It stays as long as the workspace.
    */
   GThread         *thread;
   GMutex           lock;

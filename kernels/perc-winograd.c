@@ -27,18 +27,35 @@
 
 static const double points[] = { 0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5 };
 
-gboolean
-perc_winograd_init (PercWinograd *wino,
-                    int           m,
-                    int           r)
+/* The transforms of F(m, r) by Toom-Cook interpolation at the first
+ * alpha - 1 points and infinity: in one dimension, y = AT [(G g) . (BT d)]
+ * for a filter g of r taps, an input d of alpha samples and an output y
+ * of m.
+ */
+typedef struct
+{
+  int    m, alpha;
+  float  bt[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];
+  float  at[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];   /* m rows */
+  double g[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];    /* r columns */
+} Transforms;
+
+static gboolean
+valid (int m,
+       int r)
+{
+  return m >= 1 && r >= 1 && m + r - 1 >= 2 && m + r - 1 <= PERC_WINOGRAD_MAX_ALPHA;
+}
+
+static void
+transforms_init (Transforms *wino,
+                 int         m,
+                 int         r)
 {
   int alpha = m + r - 1, n = alpha - 1;
 
-  if (m < 1 || r < 1 || alpha < 2 || alpha > PERC_WINOGRAD_MAX_ALPHA)
-    return FALSE;
   memset (wino, 0, sizeof *wino);
   wino->m = m;
-  wino->r = r;
   wino->alpha = alpha;
   /* Point j < n: BT's row holds the coefficients of prod_{k != j}
    * (x - p_k), G's row evaluates the filter at p_j divided by that
@@ -69,7 +86,6 @@ perc_winograd_init (PercWinograd *wino,
       for (int i = 0; i < r; i++)
         wino->g[j][i] = j < n ? pow (points[j], i) / denominator : i == r - 1;
     }
-  return TRUE;
 }
 
 int
@@ -92,6 +108,7 @@ perc_winograd_weights_size (const PercConv *conv,
 
   if (m == 0)
     return 0;
+  g_return_val_if_fail (valid (m, conv->kernel), 0);
   perc_microkernel_query (&k);
   return alpha * alpha *
          perc_microkernel_packed_floats (&k, conv->out_channels, conv->in_channels) +
@@ -104,12 +121,13 @@ perc_winograd_weights (const PercConv *conv,
                        float          *dst)
 {
   const int       r = conv->kernel, in = conv->in_channels, out = conv->out_channels;
-  PercWinograd    w;
+  Transforms      w;
   PercMicrokernel k;
   gsize           per_xi;
   float          *u, *start;
 
-  perc_winograd_init (&w, m, r);
+  g_return_val_if_fail (valid (m, r), NULL);
+  transforms_init (&w, m, r);
   perc_microkernel_query (&k);
   per_xi = perc_microkernel_packed_floats (&k, out, in);
   u = g_new (float, (gsize) w.alpha * w.alpha * out * in);
@@ -151,7 +169,7 @@ perc_winograd_weights (const PercConv *conv,
  */
 typedef struct
 {
-  PercWinograd    w;
+  Transforms      w;
   PercMicrokernel k;
   int          out_h, out_w;
   int          nq;            /* blocks per row, and samples per phase of a split row */
@@ -196,7 +214,7 @@ plan (const PercConv *conv,
   const int m = conv->winograd_m;
   int       block_rows;
 
-  perc_winograd_init (&p->w, m, conv->kernel);
+  transforms_init (&p->w, m, conv->kernel);
   perc_microkernel_query (&p->k);
   p->out_h = height + 2 * conv->pad - conv->kernel + 1;
   p->out_w = width + 2 * conv->pad - conv->kernel + 1;

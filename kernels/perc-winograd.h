@@ -13,25 +13,8 @@
 
 G_BEGIN_DECLS
 
+/* Blocks m and kernels r with m + r - 1 up to this are supported. */
 #define PERC_WINOGRAD_MAX_ALPHA 8
-
-/* The transforms of F(m, r) by Toom-Cook interpolation at 0, 1, -1, 2,
- * -2, 1/2, -1/2 (the first alpha - 1 of them) and infinity: in one
- * dimension, y = AT [(G g) . (BT d)] for a filter g of r taps, an input d
- * of alpha samples and an output y of m.
- */
-typedef struct
-{
-  int    m, r, alpha;
-  float  bt[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];
-  float  at[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];   /* m rows */
-  double g[PERC_WINOGRAD_MAX_ALPHA][PERC_WINOGRAD_MAX_ALPHA];    /* r columns */
-} PercWinograd;
-
-/* FALSE if m + r - 1 is more than PERC_WINOGRAD_MAX_ALPHA. */
-gboolean perc_winograd_init          (PercWinograd *wino,
-                                      int           m,
-                                      int           r);
 
 /* The output block size worth using for a convolution: 0 where the
  * direct product is as fast (strides other than 1, 1x1 kernels, few
