@@ -1,3 +1,5 @@
+#include <glib/gi18n-lib.h>
+
 #include "perc-compare.h"
 #include "perc-error.h"
 
@@ -37,7 +39,7 @@ perc_comparer_run (PercComparer     *c,
   if (reference->width != image->width || reference->height != image->height)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the images differ in size (%dx%d and %dx%d)",
+                   _("the images differ in size (%dx%d and %dx%d)"),
                    reference->width, reference->height,
                    image->width, image->height);
       return FALSE;

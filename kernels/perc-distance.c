@@ -1,4 +1,5 @@
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "perc-difference.h"
 #include "perc-distance.h"
@@ -58,9 +59,14 @@ perc_layers_parse (const char      *text,
   if (!ok)
     {
       *layers = 0;
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "\"%s\" is not a list of layer numbers from 1 to %d%s%s",
-                   text, n, model ? " for " : "", model ? model->net->name : "");
+      if (model)
+        g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                     _("\"%s\" is not a list of layer numbers from 1 to %d for %s"),
+                     text, n, model->net->name);
+      else
+        g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                     _("\"%s\" is not a list of layer numbers from 1 to %d"),
+                     text, n);
     }
   return ok;
 }
@@ -91,14 +97,15 @@ perc_metric_check (const PercModel  *model,
       metric->calibration != PERC_CALIBRATION_UNWEIGHTED)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the %s distance has no calibrated weights: use the "
-                   "unweighted calibration", perc_distance_kind_name (metric->kind));
+                   /* TRANSLATORS: a distance function, mean-pool or style. */
+                   _("the %s distance has no calibrated weights: use the "
+                     "unweighted calibration"), perc_distance_kind_name (metric->kind));
       return 0;
     }
   if (layers & ~all)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the %s network has layers 1 to %d", net->name, net->n_taps);
+                   _("the %s network has layers 1 to %d"), net->name, net->n_taps);
       return 0;
     }
   return layers;
@@ -130,14 +137,14 @@ perc_distance_compute (const PercModel    *model,
   if (f0->n_taps != model->net->n_taps || f1->n_taps != f0->n_taps)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the features do not come from this model");
+                   _("the features do not come from this model"));
       return FALSE;
     }
   for (int l = 0; l < f0->n_taps; l++)
     if (memcmp (&f0->shapes[l], &f1->shapes[l], sizeof (PercShape)))
       {
         g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                     "the two images' features differ in size at layer %d",
+                     _("the two images' features differ in size at layer %d"),
                      l + 1);
         return FALSE;
       }

@@ -1,3 +1,5 @@
+#include <glib/gi18n-lib.h>
+
 #include "perc-error.h"
 
 G_DEFINE_QUARK (perc-error-quark, perc_error)
@@ -15,7 +17,8 @@ perc_error_set (GError    **error,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, PERC_ERROR, code, "%s: %s", path, message);
+  /* TRANSLATORS: a file's name, then what is wrong with it. */
+  g_set_error (error, PERC_ERROR, code, _("%s: %s"), path, message);
   g_free (message);
   return FALSE;
 }

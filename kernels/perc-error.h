@@ -13,7 +13,8 @@ typedef enum
   PERC_ERROR_FILE,          /* a weights file is missing or unreadable */
   PERC_ERROR_FORMAT,        /* a weights file is malformed */
   PERC_ERROR_MODEL,         /* a weights file does not fit the network */
-  PERC_ERROR_INPUT          /* an image is unusable (size, NaN, ...) */
+  PERC_ERROR_INPUT,         /* an image is unusable (size, NaN, ...) */
+  PERC_ERROR_CANCELLED      /* the caller stopped the work */
 } PercError;
 
 GQuark   perc_error_quark (void);

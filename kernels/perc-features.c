@@ -1,3 +1,5 @@
+#include <glib/gi18n-lib.h>
+
 #include "perc-error.h"
 #include "perc-features.h"
 #include "perc-pool.h"
@@ -197,8 +199,8 @@ perc_features_check_input (const PercModel *model,
   if (image->width < model->min_size || image->height < model->min_size)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the image is %dx%d pixels; the %s network needs at least "
-                   "%dx%d", image->width, image->height, model->net->name,
+                   _("the image is %dx%d pixels; the %s network needs at least "
+                     "%dx%d"), image->width, image->height, model->net->name,
                    model->min_size, model->min_size);
       return FALSE;
     }

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <glib/gi18n-lib.h>
 
 #include "perc-error.h"
 #include "perc-image.h"
@@ -19,8 +20,10 @@ perc_image_check (const PercImage *image,
         if (!isfinite (row[x]))
           {
             g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                         "the image has a %s value at pixel (%d, %d)",
-                         isnan (row[x]) ? "NaN" : "infinite", x / 3, y);
+                         isnan (row[x])
+                         ? _("the image has a NaN value at pixel (%d, %d)")
+                         : _("the image has a infinite value at pixel (%d, %d)"),
+                         x / 3, y);
             return FALSE;
           }
     }

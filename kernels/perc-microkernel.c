@@ -5,7 +5,7 @@
 #define ALIGN PERC_MICROKERNEL_ALIGN
 #define ROUND_UP(n, to) (((n) + (to) - 1) / (to) * (to))
 
-/* The largest tile BLIS 0.9's float kernels have (skx: 32 x 12). */
+/* Larger than any float tile BLIS has (skx: 32 x 12). */
 #define MAX_TILE (64 * 64)
 
 void
@@ -14,13 +14,21 @@ perc_microkernel_query (PercMicrokernel *k)
   int mr, nr;
 
   k->cntx = bli_gks_query_cntx ();
-  k->run = (sgemm_ukr_ft) bli_cntx_get_l3_nat_ukr_dt (BLIS_FLOAT, BLIS_GEMM_UKR, k->cntx);
+#ifdef BLIS_VERSION_STRING
+  k->run = (PercBlisKernel) bli_cntx_get_ukr_dt (BLIS_FLOAT, BLIS_GEMM_UKR, k->cntx);
+#else
+  k->run = (PercBlisKernel) bli_cntx_get_l3_nat_ukr_dt (BLIS_FLOAT, BLIS_GEMM_UKR, k->cntx);
+#endif
   mr = bli_cntx_get_blksz_def_dt (BLIS_FLOAT, BLIS_MR, k->cntx);
   nr = bli_cntx_get_blksz_def_dt (BLIS_FLOAT, BLIS_NR, k->cntx);
   /* Results are stored a channel per row, pixels along it: a kernel that
    * writes columns best takes the image's side first.
    */
+#ifdef BLIS_VERSION_STRING
+  k->pixels_first = bli_cntx_ukr_prefers_cols_dt (BLIS_FLOAT, BLIS_GEMM_UKR, k->cntx);
+#else
   k->pixels_first = bli_cntx_l3_nat_ukr_prefers_cols_dt (BLIS_FLOAT, BLIS_GEMM_UKR, k->cntx);
+#endif
   k->pixels = k->pixels_first ? mr : nr;
   k->outputs = k->pixels_first ? nr : mr;
   g_assert (mr * nr <= MAX_TILE);

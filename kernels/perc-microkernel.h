@@ -15,10 +15,21 @@ G_BEGIN_DECLS
  * consecutive floats.  The kernel and its tile are those BLIS runs in
  * this process; they are fixed once BLIS has started.
  */
+/* BLIS 1.x (which defines BLIS_VERSION_STRING; 0.9 does not) types the
+ * kernel with void pointers and a const context.
+ */
+#ifdef BLIS_VERSION_STRING
+typedef const cntx_t *PercBlisContext;
+typedef gemm_ukr_ft   PercBlisKernel;
+#else
+typedef cntx_t       *PercBlisContext;
+typedef sgemm_ukr_ft  PercBlisKernel;
+#endif
+
 typedef struct
 {
-  cntx_t       *cntx;
-  sgemm_ukr_ft  run;
+  PercBlisContext cntx;
+  PercBlisKernel  run;
   int           pixels;          /* per panel of the image's side */
   int           outputs;         /* output channels per panel of weights */
   gboolean      pixels_first;    /* the kernel writes columns of its tile best */

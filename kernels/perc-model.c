@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "perc-error.h"
 #include "perc-model.h"
@@ -13,123 +14,6 @@
 #define FORMAT "gegl-perceptual-model"
 #define FORMAT_VERSION "1"
 #define PERC_BATCH_NORM_EPSILON 1e-5     /* torchvision's */
-
-static const char *const calibration_names[] = {
-  [PERC_CALIBRATION_LPIPS_V0_1] = "lpips-v0.1",
-  [PERC_CALIBRATION_LPIPS_V0_0] = "lpips-v0.0",
-  [PERC_CALIBRATION_UNWEIGHTED] = "unweighted",
-};
-
-const char *
-perc_calibration_name (PercCalibration calibration)
-{
-  g_return_val_if_fail (calibration < G_N_ELEMENTS (calibration_names), NULL);
-  return calibration_names[calibration];
-}
-
-gboolean
-perc_calibration_from_name (const char      *name,
-                            PercCalibration *calibration)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (calibration_names); i++)
-    if (!g_strcmp0 (name, calibration_names[i]))
-      {
-        *calibration = i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-PercCalibration
-perc_calibration_default (const char *network)
-{
-  static const char *const calibrated[] = { "squeeze", "alex", "vgg" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (calibrated); i++)
-    if (!g_strcmp0 (network, calibrated[i]))
-      return PERC_CALIBRATION_LPIPS_V0_1;
-  return PERC_CALIBRATION_UNWEIGHTED;
-}
-
-char *
-perc_model_file_name (const char     *network,
-                      PercCalibration calibration)
-{
-  return g_strdup_printf ("%s-%s.safetensors", network,
-                          perc_calibration_name (calibration));
-}
-
-char **
-perc_model_search_dirs (const char *installed_dir)
-{
-  GPtrArray  *dirs = g_ptr_array_new ();
-  const char *env = g_getenv ("GEGL_PERCEPTUAL_WEIGHTS_PATH");
-
-  if (env && *env)
-    {
-      char **parts = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-
-      for (char **p = parts; *p; p++)
-        if (**p)
-          g_ptr_array_add (dirs, g_strdup (*p));
-      g_strfreev (parts);
-    }
-  g_ptr_array_add (dirs, g_build_filename (g_get_user_data_dir (),
-                                           "gegl-perceptual", "weights", NULL));
-  if (installed_dir)
-    g_ptr_array_add (dirs, g_strdup (installed_dir));
-  g_ptr_array_add (dirs, NULL);
-  return (char **) g_ptr_array_free (dirs, FALSE);
-}
-
-char *
-perc_model_locate (const char     *network,
-                   PercCalibration calibration,
-                   const char     *installed_dir,
-                   GError        **error)
-{
-  /* An unweighted distance needs only the backbone, which every
-   * calibrated file of the network has too.
-   */
-  static const PercCalibration fallbacks[] = {
-    PERC_CALIBRATION_UNWEIGHTED,
-    PERC_CALIBRATION_LPIPS_V0_1,
-    PERC_CALIBRATION_LPIPS_V0_0,
-  };
-  char   **dirs = perc_model_search_dirs (installed_dir);
-  char    *searched, *name;
-  guint    n = calibration == PERC_CALIBRATION_UNWEIGHTED ? G_N_ELEMENTS (fallbacks) : 1;
-
-  for (guint i = 0; i < n; i++)
-    {
-      name = perc_model_file_name (network, n > 1 ? fallbacks[i] : calibration);
-      for (char **d = dirs; *d; d++)
-        {
-          char *path = g_build_filename (*d, name, NULL);
-
-          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-            {
-              g_free (name);
-              g_strfreev (dirs);
-              return path;
-            }
-          g_free (path);
-        }
-      g_free (name);
-    }
-
-  name = perc_model_file_name (network, calibration);
-  searched = g_strjoinv (", ", dirs);
-  g_set_error (error, PERC_ERROR, PERC_ERROR_FILE,
-               "no %s model installed (looked for %s in %s); install it with "
-               "\"gegl-perceptual-fetch %s --calibration %s\"",
-               network, name, searched, network,
-               perc_calibration_name (calibration));
-  g_free (searched);
-  g_free (name);
-  g_strfreev (dirs);
-  return NULL;
-}
 
 #define model_error(error, path, ...) \
   perc_error_set (error, PERC_ERROR_MODEL, path, __VA_ARGS__)
@@ -162,9 +46,9 @@ take_tensor (const PercSafetensors *st,
   gboolean              same = t && t->rank == rank;
 
   if (!t)
-    return model_error (error, path, "tensor \"%s\" is missing", name);
+    return model_error (error, path, _("tensor \"%s\" is missing"), name);
   if (t->dtype != PERC_DTYPE_F32)
-    return model_error (error, path, "tensor \"%s\" is %s, not F32",
+    return model_error (error, path, _("tensor \"%s\" is %s, not F32"),
                         name, perc_dtype_name (t->dtype));
   for (int i = 0; same && i < rank; i++)
     same = t->shape[i] == shape[i];
@@ -172,7 +56,7 @@ take_tensor (const PercSafetensors *st,
     {
       char *want = shape_string (shape, rank), *got = shape_string (t->shape, t->rank);
 
-      model_error (error, path, "tensor \"%s\" has shape %s, the network needs %s",
+      model_error (error, path, _("tensor \"%s\" has shape %s, the network needs %s"),
                    name, got, want);
       g_free (want);
       g_free (got);
@@ -191,7 +75,7 @@ take_tensor (const PercSafetensors *st,
 #endif
   for (gint64 i = 0; i < t->n_elements; i++)
     if (!isfinite (dst[i]))
-      return model_error (error, path, "tensor \"%s\" has a non-finite value", name);
+      return model_error (error, path, _("tensor \"%s\" has a non-finite value"), name);
   g_hash_table_add (used, (gpointer) t->name);
   return TRUE;
 }
@@ -235,7 +119,7 @@ resnet_from_metadata (const PercSafetensors *st,
   if (g_strcmp0 (architecture, "resnet"))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   "unknown architecture \"%s\" (known: resnet)", architecture);
+                   _("unknown architecture \"%s\" (known: resnet)"), architecture);
       return NULL;
     }
   if (!g_strcmp0 (kind, "basic"))
@@ -245,7 +129,7 @@ resnet_from_metadata (const PercSafetensors *st,
   else
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   "metadata \"resnet_block\" is \"%s\", not basic or bottleneck",
+                   _("metadata \"resnet_block\" is \"%s\", not basic or bottleneck"),
                    kind ? kind : "");
       return NULL;
     }
@@ -263,8 +147,8 @@ resnet_from_metadata (const PercSafetensors *st,
   if (!ok || n == 0)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   "metadata \"resnet_blocks\" is \"%s\", not 1 to %d numbers of "
-                   "blocks (1 to 64) separated by commas", list ? list : "",
+                   _("metadata \"resnet_blocks\" is \"%s\", not 1 to %d numbers of "
+                     "blocks (1 to 64) separated by commas"), list ? list : "",
                    PERC_RESNET_MAX_STAGES);
       return NULL;
     }
@@ -285,15 +169,16 @@ read_metadata (PercModel             *model,
   GError     *net_error = NULL;
 
   if (g_strcmp0 (format, FORMAT))
-    return model_error (error, path, "not a gegl-perceptual model file "
-                        "(metadata \"format\" is not \"" FORMAT "\"); convert "
-                        "PyTorch weights with gegl-perceptual-convert");
+    return model_error (error, path, _("not a gegl-perceptual model file "
+                                       "(metadata \"format\" is not \"%s\"); "
+                                       "convert PyTorch weights with "
+                                       "gegl-perceptual-convert"), FORMAT);
   if (g_strcmp0 (version, FORMAT_VERSION))
-    return model_error (error, path, "model format version \"%s\" is not "
-                        "supported (this version reads " FORMAT_VERSION ")",
-                        version ? version : "");
+    return model_error (error, path, _("model format version \"%s\" is not "
+                                       "supported (this version reads %s)"),
+                        version ? version : "", FORMAT_VERSION);
   if (!perc_calibration_from_name (calibration, &model->calibration))
-    return model_error (error, path, "unknown calibration \"%s\"",
+    return model_error (error, path, _("unknown calibration \"%s\""),
                         calibration ? calibration : "");
   if (architecture)
     model->net = resnet_from_metadata (st, network, architecture, &net_error);
@@ -344,7 +229,7 @@ fold_batch_norm (const PercSafetensors *st,
         {
           g_free (bn);
           return model_error (error, perc_safetensors_get_path (st),
-                              "tensor \"%s.running_var\" has a negative variance",
+                              _("tensor \"%s.running_var\" has a negative variance"),
                               op->bn);
         }
       scale = bn[o] / sqrt (var + PERC_BATCH_NORM_EPSILON);
@@ -477,8 +362,12 @@ perc_model_new (const PercSafetensors *st,
       const char *name = perc_safetensors_tensor (st, i)->name;
 
       if (!g_hash_table_contains (used, name))
-        ok = model_error (error, path, "unexpected tensor \"%s\" for a %s %s "
-                          "model", name, model->net->name,
+        /* TRANSLATORS: a tensor's name, a network (squeeze, alex, vgg,
+         * resnet18, ...) and a calibration (lpips-v0.1, lpips-v0.0,
+         * unweighted).
+         */
+        ok = model_error (error, path, _("unexpected tensor \"%s\" for a %s %s "
+                                         "model"), name, model->net->name,
                           perc_calibration_name (model->calibration));
     }
   g_hash_table_destroy (used);
@@ -527,7 +416,10 @@ perc_model_supports (const PercModel *model,
       calibration == model->calibration)
     return TRUE;
   g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-               "%s: the model holds %s weights, not %s", model->path,
+               /* TRANSLATORS: a file name, then two calibrations (lpips-v0.1,
+                * lpips-v0.0, unweighted).
+                */
+               _("%s: the model holds %s weights, not %s"), model->path,
                perc_calibration_name (model->calibration),
                perc_calibration_name (calibration));
   return FALSE;

@@ -3,6 +3,7 @@
  * stage.  Tensor names are torchvision's.
  */
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "perc-error.h"
 #include "perc-net.h"
@@ -270,15 +271,6 @@ static const struct
   { "resnet50", NULL, PERC_RESNET_BOTTLENECK, { 3, 4, 6, 3 } },
 };
 
-const char *const *
-perc_net_builtin_names (void)
-{
-  static const char *const names[] = {
-    "squeeze", "alex", "vgg", "resnet18", "resnet34", "resnet50", NULL
-  };
-  return names;
-}
-
 static PercNet *
 net_new (const char *name)
 {
@@ -308,8 +300,8 @@ perc_net_new_builtin (const char *name,
         return net;
       }
   g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-               "unknown network \"%s\" (known: squeeze, alex, vgg, resnet18, "
-               "resnet34, resnet50, or a ResNet described by the model file)",
+               _("unknown network \"%s\" (known: squeeze, alex, vgg, resnet18, "
+                 "resnet34, resnet50, or a ResNet described by the model file)"),
                name ? name : "");
   return NULL;
 }
@@ -337,14 +329,14 @@ perc_net_new_resnet (const char      *name,
   if (!valid_name (name))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   "\"%s\" is not a valid network name (lower-case letters, "
-                   "digits, '_', '.', '-'; at most 31)", name ? name : "");
+                   _("\"%s\" is not a valid network name (lower-case letters, "
+                     "digits, '_', '.', '-'; at most 31)"), name ? name : "");
       return NULL;
     }
   if (n_stages < 1 || n_stages > PERC_RESNET_MAX_STAGES)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   "a ResNet has 1 to %d stages, not %d", PERC_RESNET_MAX_STAGES,
+                   _("a ResNet has 1 to %d stages, not %d"), PERC_RESNET_MAX_STAGES,
                    n_stages);
       return NULL;
     }
@@ -352,7 +344,7 @@ perc_net_new_resnet (const char      *name,
     if (blocks[s] < 1 || blocks[s] > 64)
       {
         g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                     "stage %d of a ResNet needs 1 to 64 blocks, not %d",
+                     _("stage %d of a ResNet needs 1 to 64 blocks, not %d"),
                      s + 1, blocks[s]);
         return NULL;
       }
@@ -363,8 +355,8 @@ perc_net_new_resnet (const char      *name,
          memcmp (blocks, builtins[i].blocks, sizeof builtins[i].blocks)))
       {
         g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                     "the blocks described for \"%s\" are not its standard "
-                     "ones; give a custom network another name", name);
+                     _("the blocks described for \"%s\" are not its standard "
+                       "ones; give a custom network another name"), name);
         return NULL;
       }
   net = net_new (name);

@@ -65,9 +65,6 @@ typedef enum
 
 #define PERC_RESNET_MAX_STAGES 4
 
-/* The names of the built-in networks, NULL-terminated. */
-const char *const *perc_net_builtin_names (void);
-
 PercNet  *perc_net_new_builtin (const char *name,
                                 GError    **error);
 /* A torchvision ResNet of 1 to 4 stages with `blocks[s]` blocks each:

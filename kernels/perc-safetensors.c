@@ -2,7 +2,9 @@
  * shape is checked before it is used, and the tensors must tile the data
  * area exactly (no overlaps, no holes), as the format requires.
  */
+#include <inttypes.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "perc-error.h"
@@ -44,10 +46,12 @@ perc_dtype_name (PercDtype dtype)
   return "?";
 }
 
-/* Every format error starts with the file's name and the same words. */
+/* Every format error starts with the file's name and the same words,
+ * "not a valid safetensors file: ", written out in each message so that
+ * translators see whole sentences.
+ */
 #define fail(error, path, ...) \
-  perc_error_set (error, PERC_ERROR_FORMAT, path, \
-                  "not a valid safetensors file: " __VA_ARGS__)
+  perc_error_set (error, PERC_ERROR_FORMAT, path, __VA_ARGS__)
 
 static gboolean
 get_uint (JsonNode *node,
@@ -84,13 +88,17 @@ parse_tensor (PercSafetensors *st,
   guint64     count = 1, end, n_bytes;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return fail (error, path, "entry \"%s\" is not an object", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: entry \"%s\" is not an object"),
+                 name);
   o = json_node_get_object (node);
 
   n = json_object_get_member (o, "dtype");
   if (!n || !JSON_NODE_HOLDS_VALUE (n) ||
       json_node_get_value_type (n) != G_TYPE_STRING)
-    return fail (error, path, "tensor \"%s\" has no dtype", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" has no dtype"),
+                 name);
   dtype = json_node_get_string (n);
   for (guint i = 0; i < G_N_ELEMENTS (dtypes); i++)
     if (!strcmp (dtype, dtypes[i].name))
@@ -99,15 +107,20 @@ parse_tensor (PercSafetensors *st,
         elsize = dtypes[i].size;
       }
   if (!elsize)
-    return fail (error, path, "tensor \"%s\" has unsupported dtype \"%s\"",
-                 name, dtype);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" has unsupported "
+                   "dtype \"%s\""), name, dtype);
 
   n = json_object_get_member (o, "shape");
   if (!n || !JSON_NODE_HOLDS_ARRAY (n))
-    return fail (error, path, "tensor \"%s\" has no shape", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" has no shape"),
+                 name);
   shape = json_node_get_array (n);
   if (json_array_get_length (shape) > PERC_MAX_RANK)
-    return fail (error, path, "tensor \"%s\" has too many dimensions", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" has too many "
+                   "dimensions"), name);
   t->rank = json_array_get_length (shape);
   for (int i = 0; i < t->rank; i++)
     {
@@ -115,29 +128,36 @@ parse_tensor (PercSafetensors *st,
 
       if (!get_uint (json_array_get_element (shape, i), &d) ||
           d > G_MAXINT32 || !g_uint64_checked_mul (&count, count, d))
-        return fail (error, path, "tensor \"%s\" has an invalid shape", name);
+        return fail (error, path,
+                     _("not a valid safetensors file: tensor \"%s\" has an invalid "
+                       "shape"), name);
       t->shape[i] = d;
     }
   if (count > G_MAXINT64 / 8)
-    return fail (error, path, "tensor \"%s\" is too large", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" is too large"),
+                 name);
 
   n = json_object_get_member (o, "data_offsets");
   if (!n || !JSON_NODE_HOLDS_ARRAY (n) ||
       json_array_get_length (offsets = json_node_get_array (n)) != 2 ||
       !get_uint (json_array_get_element (offsets, 0), begin) ||
       !get_uint (json_array_get_element (offsets, 1), &end))
-    return fail (error, path, "tensor \"%s\" has invalid data_offsets", name);
+    return fail (error, path,
+                 _("not a valid safetensors file: tensor \"%s\" has invalid "
+                   "data_offsets"), name);
 
   n_bytes = count * elsize;
   if (*begin > end || end > data_size)
     return fail (error, path,
-                 "tensor \"%s\" lies outside the data area (%" G_GUINT64_FORMAT
-                 "..%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes)",
+                 _("not a valid safetensors file: tensor \"%s\" lies outside "
+                   "the data area (%" PRIu64 "..%" PRIu64 " of %" PRIu64 " bytes)"),
                  name, *begin, end, data_size);
   if (end - *begin != n_bytes)
     return fail (error, path,
-                 "tensor \"%s\" has %" G_GUINT64_FORMAT " bytes of data but its "
-                 "shape needs %" G_GUINT64_FORMAT, name, end - *begin, n_bytes);
+                 _("not a valid safetensors file: tensor \"%s\" has %" PRIu64
+                   " bytes of data but its shape needs %" PRIu64),
+                 name, end - *begin, n_bytes);
 
   t->name = name;
   t->n_elements = count;
@@ -164,7 +184,8 @@ parse_metadata (PercSafetensors *st,
   gboolean    ok = TRUE;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return fail (error, st->path, "__metadata__ is not an object");
+    return fail (error, st->path,
+                 _("not a valid safetensors file: __metadata__ is not an object"));
   o = json_node_get_object (node);
   members = json_object_get_members (o);
   for (l = members; l && ok; l = l->next)
@@ -173,8 +194,9 @@ parse_metadata (PercSafetensors *st,
 
       if (!JSON_NODE_HOLDS_VALUE (v) ||
           json_node_get_value_type (v) != G_TYPE_STRING)
-        ok = fail (error, st->path, "metadata \"%s\" is not a string",
-                   (const char *) l->data);
+        ok = fail (error, st->path,
+                   _("not a valid safetensors file: metadata \"%s\" is not a "
+                     "string"), (const char *) l->data);
       else
         g_hash_table_insert (st->metadata, g_strdup (l->data),
                              g_strdup (json_node_get_string (v)));
@@ -228,17 +250,20 @@ parse_header (PercSafetensors *st,
 
       if (begin != expected)
         return begin < expected
-          ? fail (error, st->path, "tensor \"%s\" overlaps another tensor",
-                  st->tensors[i].name)
-          : fail (error, st->path, "the data area has a hole before tensor \"%s\"",
-                  st->tensors[i].name);
+          ? fail (error, st->path,
+                  _("not a valid safetensors file: tensor \"%s\" overlaps "
+                    "another tensor"), st->tensors[i].name)
+          : fail (error, st->path,
+                  _("not a valid safetensors file: the data area has a hole "
+                    "before tensor \"%s\""), st->tensors[i].name);
       expected = begin + st->tensors[i].n_bytes;
       g_hash_table_insert (st->by_name, (gpointer) st->tensors[i].name,
                            &st->tensors[i]);
     }
   if (expected != data_size)
     return fail (error, st->path,
-                 "%" G_GUINT64_FORMAT " bytes after the last tensor",
+                 _("not a valid safetensors file: %" PRIu64 " bytes after the "
+                   "last tensor"),
                  data_size - expected);
   return TRUE;
 }
@@ -266,21 +291,24 @@ perc_safetensors_parse (const char *name,
   bytes = g_bytes_get_data (contents, &size);
   if (size < 8)
     {
-      fail (error, name, "the file is only %" G_GSIZE_FORMAT " bytes long", size);
+      fail (error, name,
+            _("not a valid safetensors file: the file is only %zu bytes long"),
+            size);
       goto error;
     }
   for (int i = 7; i >= 0; i--)
     header_size = (header_size << 8) | bytes[i];
   if (header_size < 2 || header_size > MAX_HEADER || header_size > size - 8)
     {
-      fail (error, name, "header length %" G_GUINT64_FORMAT
-            " does not fit a file of %" G_GSIZE_FORMAT " bytes",
-            header_size, size);
+      fail (error, name,
+            _("not a valid safetensors file: header length %" PRIu64 " does "
+              "not fit a file of %zu bytes"), header_size, size);
       goto error;
     }
   if (!g_utf8_validate ((const char *) bytes + 8, header_size, NULL))
     {
-      fail (error, name, "the header is not UTF-8 text");
+      fail (error, name,
+            _("not a valid safetensors file: the header is not UTF-8 text"));
       goto error;
     }
 
@@ -288,14 +316,17 @@ perc_safetensors_parse (const char *name,
   if (!json_parser_load_from_data (parser, (const char *) bytes + 8,
                                    header_size, &json_error))
     {
-      fail (error, name, "the header is not JSON (%s)", json_error->message);
+      fail (error, name,
+            _("not a valid safetensors file: the header is not JSON (%s)"),
+            json_error->message);
       g_error_free (json_error);
       g_object_unref (parser);
       goto error;
     }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      fail (error, name, "the header is not a JSON object");
+      fail (error, name,
+            _("not a valid safetensors file: the header is not a JSON object"));
       g_object_unref (parser);
       goto error;
     }

@@ -7,6 +7,7 @@
  * lies inside the crop (or reaches past a true image border) are exact.
  */
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "perc-blis.h"
 #include "perc-difference.h"
@@ -107,7 +108,7 @@ plan_init (Plan            *p,
       !perc_net_shapes (net, width, height, shapes))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the image is %dx%d pixels; the %s network needs at least %dx%d",
+                   _("the image is %dx%d pixels; the %s network needs at least %dx%d"),
                    width, height, net->name, model->min_size, model->min_size);
       g_free (r);
       g_free (shapes);
@@ -320,7 +321,21 @@ typedef struct
   const PercTileOptions *o;
   int                    cx0, cy0;
   int                  (*own)[PERC_MAX_TAPS];
+  double                 done, share;   /* of the work, before and in this tile */
+  gboolean               stop;          /* the progress callback said so */
 } Tile;
+
+/* After layer l of a tile. */
+static void
+report (Tile *t,
+        int   l)
+{
+  const PercTileOptions *o = t->o;
+
+  if (o->progress && !t->stop &&
+      !o->progress (t->done + t->share * (l + 1) / t->w->plan.n_layers, o->progress_data))
+    t->stop = TRUE;
+}
 
 /* Reduces layer l of the crop: its share of the layer's sum (or pooled
  * statistics) over the positions the tile owns, and its distance map.
@@ -349,6 +364,7 @@ reduce (int              l,
                        own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
       perc_pooled_add (&w->pooled[l], 1, f1, s->w, s->h, own[0][l] - ox,
                        own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
+      report (t, l);
       return;
     }
   d = perc_reserve (&w->diff[l], &w->diff_size[l], n);
@@ -373,6 +389,7 @@ reduce (int              l,
                 r.width * sizeof (float));
       o->write (&r, m, o->write_data);
     }
+  report (t, l);
 }
 
 static gboolean
@@ -382,6 +399,8 @@ run_tile (Work                  *w,
           gpointer               read_data,
           const PercTileOptions *o,
           const PercRect        *tile,
+          double                 done,
+          double                 share,
           GError               **error)
 {
   const Plan *p = &w->plan;
@@ -390,7 +409,7 @@ run_tile (Work                  *w,
   int         cx0, cx1, cy0, cy1;
   PercRect    crop;
   PercImage   images[2];
-  Tile        t = { w, metric, o, 0, 0, own };
+  Tile        t = { w, metric, o, 0, 0, own, done, share, FALSE };
 
   for (int l = 0; l < p->n_layers; l++)
     {
@@ -424,6 +443,11 @@ run_tile (Work                  *w,
                       perc_calibration_scales (metric->calibration),
                       w->threads, reduce, &t, error))
     return FALSE;
+  if (t.stop)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_CANCELLED, _("cancelled"));
+      return FALSE;
+    }
 
   if (o->write && !o->layer_grid)
     {
@@ -471,7 +495,8 @@ perc_tiler_run (PercTiler             *w,
   if (o.write && metric->kind != PERC_DISTANCE_SPATIAL)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the %s distance has no map: it compares whole layers",
+                   /* TRANSLATORS: a distance function, mean-pool or style. */
+                   _("the %s distance has no map: it compares whole layers"),
                    perc_distance_kind_name (metric->kind));
       return FALSE;
     }
@@ -482,7 +507,7 @@ perc_tiler_run (PercTiler             *w,
   if (o.layer >= w->plan.n_layers)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   "the %s network has layers 1 to %d: there is no layer %d",
+                   _("the %s network has layers 1 to %d: there is no layer %d"),
                    model->net->name, w->plan.n_layers, o.layer + 1);
       return FALSE;
     }
@@ -496,8 +521,8 @@ perc_tiler_run (PercTiler             *w,
       if (!tile)
         {
           g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                       "a memory budget of %" G_GSIZE_FORMAT " MiB is too small for "
-                       "the %s network: it needs at least %" G_GSIZE_FORMAT " MiB",
+                       _("a memory budget of %zu MiB is too small for the %s "
+                         "network: it needs at least %zu MiB"),
                        budget >> 20, model->net->name, (need >> 20) + 1);
           return FALSE;
         }
@@ -515,8 +540,11 @@ perc_tiler_run (PercTiler             *w,
     for (int x = 0; ok && x < width; x += tile)
       {
         PercRect t = { x, y, MIN (tile, width - x), MIN (tile, height - y) };
+        double   area = (double) width * height;
 
-        ok = run_tile (w, metric, read, read_data, &o, &t, error);
+        ok = run_tile (w, metric, read, read_data, &o, &t,
+                       ((double) y * width + (double) x * t.height) / area,
+                       (double) t.width * t.height / area, error);
       }
 
   if (ok)

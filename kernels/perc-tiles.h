@@ -34,6 +34,13 @@ typedef void     (*PercWriteRegion) (const PercRect *rect,
                                      const float    *map,
                                      gpointer        user_data);
 
+/* Told how much of the work is done, from 0 to 1, as it goes (after each
+ * layer of each tile); returning FALSE stops the work, which then fails
+ * with PERC_ERROR_CANCELLED.
+ */
+typedef gboolean (*PercProgress)    (double          done,
+                                     gpointer        user_data);
+
 typedef struct
 {
   gsize           budget;       /* bytes of working memory; 0: the default */
@@ -43,6 +50,8 @@ typedef struct
   PercWriteRegion write;        /* NULL: no map, only the numbers */
   gpointer        write_data;
   PercThreads     threads;      /* how two threads share the work */
+  PercProgress    progress;     /* NULL: not told */
+  gpointer        progress_data;
 } PercTileOptions;
 
 /* A reusable workspace for tiled comparisons with one model: the network's

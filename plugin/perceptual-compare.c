@@ -151,6 +151,8 @@ perceptual_compare (const Babl            *space,
                     GeglBuffer            *aux,
                     const PerceptualChoice *choice,
                     const PerceptualMap   *map,
+                    PercProgress           progress,
+                    gpointer               progress_data,
                     PerceptualResult      *result)
 {
   const GeglRectangle *in = gegl_buffer_get_extent (input);
@@ -195,6 +197,8 @@ perceptual_compare (const Babl            *space,
   options.layer_grid = map && map->layer_grid;
   options.write = result->has_map ? write_region : NULL;
   options.write_data = &io;
+  options.progress = progress;
+  options.progress_data = progress_data;
   if (!perc_tiled_compare (result->model, &result->metric, w, h,
                            read_region, &io, &options, &result->distance, &error))
     {
@@ -223,6 +227,14 @@ perceptual_compare (const Babl            *space,
         result->status = g_strdup (what);
       g_free (what);
     }
+}
+
+gboolean
+perceptual_progress (double   done,
+                     gpointer operation)
+{
+  gegl_operation_progress (operation, done, "");
+  return TRUE;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <gegl-plugin.h>
 
 #include "perc-distance.h"
+#include "perc-tiles.h"
 #include "perceptual-enums.h"
 #include "perceptual-models.h"
 
@@ -46,7 +47,16 @@ void     perceptual_compare              (const Babl            *space,
                                           GeglBuffer            *aux,
                                           const PerceptualChoice *choice,
                                           const PerceptualMap   *map,
+                                          PercProgress           progress,
+                                          gpointer               progress_data,
                                           PerceptualResult      *result);
+
+/* A PercProgress that reports to GEGL: gegl_operation_progress () on the
+ * operation given as its data, so that GIMP's progress bar and the gegl
+ * command line move.
+ */
+gboolean perceptual_progress             (double                 done,
+                                          gpointer               operation);
 
 /* The heatmap of `area`: the distance map `map` in colour over the
  * reference (both read region by region), into `output` in `format`

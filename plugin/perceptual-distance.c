@@ -47,7 +47,8 @@ process (GeglOperation       *operation,
   gegl_buffer_clear (output, NULL);
   perceptual_compare (gegl_operation_get_source_space (operation, "input"),
                       input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { output, -1, FALSE }, &r);
+                      &(PerceptualMap) { output, -1, FALSE },
+                      perceptual_progress, operation, &r);
   o->distance = r.ok ? r.distance.distance : NAN;
   perceptual_result_finish (&r, &o->status);
   return TRUE;

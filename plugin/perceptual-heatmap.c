@@ -73,7 +73,8 @@ process (GeglOperation       *operation,
                                           babl_format_with_space ("Y float", space));
 
   perceptual_compare (space, input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { map, -1, FALSE }, &r);
+                      &(PerceptualMap) { map, -1, FALSE },
+                      perceptual_progress, operation, &r);
   /* The reference shows wherever nothing was compared. */
   gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;

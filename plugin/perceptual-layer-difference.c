@@ -23,6 +23,11 @@ property_boolean (layer_resolution, _("At the layer's resolution"), FALSE)
   description (_("Output the layer's own grid of differences instead of "
                  "resizing it to the image's size"))
 
+property_double (distance, _("Distance"), 0.0)
+  description (_("The whole perceptual distance, computed with the layer's "
+                 "image; NaN when nothing could be compared"))
+  ui_meta ("role", "output-extent")
+
 property_double (term, _("Layer term"), 0.0)
   description (_("This layer's share of the distance (the mean of its "
                  "difference image); NaN when nothing could be compared"))
@@ -109,8 +114,10 @@ process (GeglOperation       *operation,
   gegl_buffer_clear (output, NULL);
   perceptual_compare (gegl_operation_get_source_space (operation, "input"),
                       input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { output, l, o->layer_resolution }, &r);
+                      &(PerceptualMap) { output, l, o->layer_resolution },
+                      perceptual_progress, operation, &r);
   o->term = r.ok ? r.distance.terms[l] : NAN;
+  o->distance = r.ok ? r.distance.distance : NAN;
   perceptual_result_finish (&r, &o->status);
   return TRUE;
 }

@@ -16,9 +16,13 @@ property_enum (calibration, _("Calibration"),
                  "v0.1 for the networks LPIPS calibrated, unweighted for "
                  "ResNets, and a weights file's own calibration"))
 
-property_file_path (weights, _("Weights file"), "")
-  description (_("A model file made by gegl-perceptual-convert; empty uses the "
-                 "installed model for the network and calibration"))
+/* A plain string, not a file path: GIMP 3's filter API cannot pass
+ * GeglParamFilePath properties (and drops every property after one).
+ */
+property_string (weights, _("Weights file"), "")
+  description (_("A model file made by gegl-perceptual-convert (an absolute "
+                 "path, or one relative to the working directory); empty uses "
+                 "the installed model for the network and calibration"))
 
 property_enum (distance_function, _("Distance function"),
                PerceptualDistanceFunction, perceptual_distance_function,

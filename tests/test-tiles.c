@@ -8,6 +8,7 @@
 
 #include "naive.h"
 #include "perc-compare.h"
+#include "perc-error.h"
 #include "perc-tiles.h"
 #include "test-util.h"
 
@@ -378,6 +379,56 @@ test_budget (void)
   g_free (path);
 }
 
+typedef struct
+{
+  int    calls, stop_after;
+  double last;
+} Progress;
+
+static gboolean
+progress (double   done,
+          gpointer data)
+{
+  Progress *p = data;
+
+  g_assert_cmpfloat (done, >, p->last);
+  g_assert_cmpfloat (done, <=, 1.0 + 1e-12);
+  p->last = done;
+  return ++p->calls != p->stop_after;
+}
+
+/* Progress after every layer of every tile, up to 1; FALSE stops. */
+static void
+test_progress (void)
+{
+  char        *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
+  PercModel   *model = perc_model_load (path, NULL);
+  Images       im = make_images (150, 100, 4);
+  PercMetric   metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
+  PercDistance d = { 0 };
+  GError      *error = NULL;
+  Progress     p = { 0, 0, 0 };
+  /* 64-pixel tiles: 3 x 2 of them, 7 layers each. */
+  PercTileOptions o = { .tile = 64, .layer = -1, .progress = progress, .progress_data = &p };
+
+  g_assert_true (perc_tiled_compare (model, &metric, 150, 100, read_region, &im, &o, &d, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (p.calls, ==, 6 * 7);
+  g_assert_cmpfloat (fabs (p.last - 1.0), <=, 1e-12);
+
+  /* Stopped in the third tile: an error, nothing more reported. */
+  p = (Progress) { 0, 2 * 7 + 3, 0 };
+  g_assert_false (perc_tiled_compare (model, &metric, 150, 100, read_region, &im, &o, &d, &error));
+  g_assert_error (error, PERC_ERROR, PERC_ERROR_CANCELLED);
+  g_assert_cmpint (p.calls, ==, 2 * 7 + 3);
+  g_clear_error (&error);
+
+  g_free (im.rgb[0]);
+  g_free (im.rgb[1]);
+  perc_model_free (model);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -392,6 +443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiles/pooled", test_pooled);
   g_test_add_func ("/tiles/parts", test_parts);
   g_test_add_func ("/tiles/budget", test_budget);
+  g_test_add_func ("/tiles/progress", test_progress);
   status = g_test_run ();
   remove_dir (tmpdir);
   g_free (tmpdir);

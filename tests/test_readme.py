@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """The README's first command (set up and run the main job) works as
-written, in a copy of the source tree and a throw-away home; the second
-(the test suite) is what CI runs."""
+written, in a copy of the source tree and a throw-away home, and prints the
+distance and terms of the sample images that the PyTorch reference gives
+with the real weights (tests/goldens/samples.json, made by
+`tests/reference/lpips_reference.py samples`); the second (the test suite)
+is what CI runs."""
 
+import json
 import os
 import re
 import shutil
@@ -50,9 +54,14 @@ def main():
             return 1
         out = proc.stdout.strip().splitlines()
         print("\n".join(out[-8:]))
+        with open(os.path.join(TOP, "tests", "goldens", "samples.json")) as f:
+            golden = json.load(f)["distances"]["retouched.png"]
         distance = float(out[-8])
-        assert 0 < distance < 1, distance
+        assert abs(distance - golden["distance"]) <= 1e-5, (distance, golden["distance"])
         assert all(l.startswith("layer ") for l in out[-7:]), out[-7:]
+        terms = [float(l.split()[-1]) for l in out[-7:]]
+        assert max(abs(a - b) for a, b in zip(terms, golden["layers"])) <= 1e-5, terms
+        print("distance %.8f, PyTorch %.8f" % (distance, golden["distance"]))
         with open(os.path.join(src, "heatmap.png"), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
         for installed in (".local/bin/gegl-perceptual", ".local/share/gegl-0.4/plug-ins/gegl-perceptual.so",

@@ -120,7 +120,7 @@ compare_pair (const Options *o,
   if (map_path || heatmap)
     map = gegl_buffer_new (gegl_buffer_get_extent (ref), babl_format_with_space ("Y float", space));
   perceptual_compare (space, ref, dist, &o->choice,
-                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, &r);
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, NULL, NULL, &r);
   if (!r.ok)
     {
       out->error = g_strdup (r.status);

@@ -37,17 +37,17 @@ cli_models (int argc, char **argv)
         printf ("  %s\n", *d);
       printf ("\n%-8s %-11s %-12s %s\n", _("network"), _("calibration"), _("digest"), _("file"));
     }
-  for (const char *const *n = perc_net_builtin_names (); *n; n++)
+  for (const PercNetworkInfo *net = perc_catalog_networks (); net->name; net++)
     for (guint c = 0; c < G_N_ELEMENTS (calibrations); c++)
       {
         GError *error = NULL;
-        char   *path = perc_model_locate (*n, calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
-        char   *file = perc_model_file_name (*n, calibrations[c]);
+        char   *path = perc_model_locate (net->name, calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
+        char   *file = perc_model_file_name (net->name, calibrations[c]);
         const char *cal = perc_calibration_name (calibrations[c]);
 
         /* Only the LPIPS networks have published calibrations. */
         if (calibrations[c] != PERC_CALIBRATION_UNWEIGHTED &&
-            perc_calibration_default (*n) == PERC_CALIBRATION_UNWEIGHTED)
+            !net->lpips)
           {
             g_free (path);
             g_free (file);
@@ -69,13 +69,13 @@ cli_models (int argc, char **argv)
 
                 printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"file\": %s, "
                         "\"backbone_digest\": \"%s\", \"valid\": %s%s%s}\n",
-                        *n, cal, p, digest ? digest : "",
+                        net->name, cal, p, digest ? digest : "",
                         model ? "true" : "false", e ? ", \"error\": " : "", e ? e : "");
                 g_free (e);
               }
             else
               {
-                printf ("%-8s %-11s %-12.12s %s\n", *n, cal,
+                printf ("%-8s %-11s %-12.12s %s\n", net->name, cal,
                         digest ? digest : "-", path);
                 if (error)
                   printf (_("         unusable: %s\n"), error->message);
@@ -86,15 +86,15 @@ cli_models (int argc, char **argv)
           }
         /* The LPIPS networks' unweighted distance needs no file of its own. */
         else if (calibrations[c] != PERC_CALIBRATION_UNWEIGHTED ||
-                 perc_calibration_default (*n) == PERC_CALIBRATION_UNWEIGHTED)
+                 !net->lpips)
           {
             if (json)
               printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"installed\": false, "
                       "\"install\": \"gegl-perceptual fetch %s --calibration %s\"}\n",
-                      *n, cal, *n, cal);
+                      net->name, cal, net->name, cal);
             else
               printf (_("%-8s %-11s %-12s not installed: gegl-perceptual fetch %s --calibration %s\n"),
-                      *n, cal, "-", *n, cal);
+                      net->name, cal, "-", net->name, cal);
           }
         g_clear_error (&error);
         g_free (path);

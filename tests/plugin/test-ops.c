@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "naive.h"
+#include "perceptual-connect.h"
 #include "perceptual-enums.h"
 #include "test-util.h"
 
@@ -89,12 +90,12 @@ make_graph (const char *operation, GeglBuffer *input, GeglBuffer *aux)
   in = gegl_node_new_child (g.graph, "operation", "gegl:buffer-source",
                             "buffer", input, NULL);
   g.op = gegl_node_new_child (g.graph, "operation", operation, NULL);
-  gegl_node_connect_to (in, "output", g.op, "input");
+  perceptual_connect (in, g.op, "input");
   if (aux)
     {
       au = gegl_node_new_child (g.graph, "operation", "gegl:buffer-source",
                                 "buffer", aux, NULL);
-      gegl_node_connect_to (au, "output", g.op, "aux");
+      perceptual_connect (au, g.op, "aux");
     }
   return g;
 }
@@ -596,8 +597,8 @@ test_real_weights (void)
       GeglRectangle box;
       double        d;
 
-      gegl_node_connect_to (la, "output", op, "input");
-      gegl_node_connect_to (lb, "output", op, "aux");
+      perceptual_connect (la, op, "input");
+      perceptual_connect (lb, op, "aux");
       g_free (render (&g, &box));
       d = get_double (op, "distance");
       if (g_test_verbose ())

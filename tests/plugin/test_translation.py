@@ -62,6 +62,19 @@ def main():
                 return 77
             env["LOCPATH"] = tmp
         proc = subprocess.run([PROGRAM], env=env, capture_output=True, text=True, timeout=120)
+        # The core's messages too: a malformed weights file, through the command line.
+        bad = os.path.join(tmp, "bad.safetensors")
+        with open(bad, "wb") as f:
+            f.write(b"\xff" * 16)
+        samples = os.path.join(os.path.dirname(PO), "data", "samples")
+        cli = subprocess.run([os.path.join(os.path.dirname(MO_DIR), "plugin", "cli", "gegl-perceptual"),
+                              "compare", os.path.join(samples, "reference.png"),
+                              os.path.join(samples, "shifted.png"), "--weights", bad],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert ("keine gültige Safetensors-Datei: die Länge des Dateikopfs (18446744073709551615) "
+                "passt nicht zu einer Datei mit 16 Bytes") in cli.stderr and "not a valid" not in cli.stderr, \
+            "the core's message is not German: " + cli.stderr
+        print("core message: " + cli.stderr.strip())
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     return proc.returncode

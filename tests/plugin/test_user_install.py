@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""A one-user install: `meson setup --prefix ~/.local -Dgegl_plugin_dir=user`
-and `meson install`, in a throw-away home; then `gegl --list-all` (with no
-GEGL_PATH, so GEGL finds the ops on its own) lists the ops, and the
-installed tools, colour maps and German catalogue are in place."""
+"""A one-user install: `meson setup --prefix ~/.local -Dgegl_plugin_dir=user
+-Dgimp_plugin_dir=user` and `meson install`, in a throw-away home; then
+`gegl --list-all` (with no GEGL_PATH, so GEGL finds the ops on its own)
+lists the ops, and the installed tools, colour maps, German catalogue, GIMP
+plug-in (in the profile of the GIMP it was built for) and its help are in
+place."""
 
 import os
 import shutil
@@ -30,7 +32,7 @@ def main():
         prefix = os.path.join(home, ".local")
         build = os.path.join(home, "build")
         run(["meson", "setup", build, SOURCE, "--prefix", prefix,
-             "-Dgegl_plugin_dir=user"], env)
+             "-Dgegl_plugin_dir=user", "-Dgimp_plugin_dir=user"], env)
         run(["ninja", "-C", build], env)
         run(["meson", "install", "-C", build, "--no-rebuild"], env)
 
@@ -42,6 +44,15 @@ def main():
                      os.path.join(prefix, "bin", "gegl-perceptual-convert")):
             assert os.path.exists(path), "not installed: " + path
         print("installed in", prefix)
+        gimp = next((v for v, pc in (("3.0", "gimp-3.0"), ("2.10", "gimp-2.0"))
+                     if subprocess.run(["pkg-config", "--exists", pc]).returncode == 0), None)
+        if gimp:
+            for path in (os.path.join(home, ".config", "GIMP", gimp, "plug-ins",
+                                      "perceptual-compare", "perceptual-compare"),
+                         os.path.join(share, "gegl-perceptual", "help", "en", "index.html"),
+                         os.path.join(share, "gegl-perceptual", "help", "en", "gimp-help.xml")):
+                assert os.path.exists(path), "not installed: " + path
+            print("GIMP %s plug-in in ~/.config/GIMP/%s/plug-ins" % (gimp, gimp))
 
         listed = run(["gegl", "--list-all"], env).split()
         for op in OPS:

@@ -41,6 +41,10 @@ Command line:
         compare against the official reference values (real SqueezeNet weights)
     lpips_reference.py min-sizes
         find the smallest inputs for which every tap keeps at least one pixel
+    lpips_reference.py samples [--weights DIR] > tests/goldens/samples.json
+        the project's sample images (data/samples) with the real SqueezeNet
+        LPIPS v0.1 weights: the distance and terms of each against
+        reference.png, in float64
 """
 
 import argparse
@@ -636,6 +640,23 @@ def validate(weights_dir, images_dir, reference_dir, dtype=torch.float32):
     return worst
 
 
+def samples(weights_dir):
+    """The sample images' distances from reference.png (real weights)."""
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "data", "samples")
+    backbone, lin = load_official(weights_dir)
+    model = Reference("squeeze", "lpips-v0.1", dict(backbone, **lin)).to(torch.float64)
+    x0 = image_tensor(read_png(os.path.join(folder, "reference.png")))
+    out = {"network": "squeeze", "calibration": "lpips-v0.1", "reference": "reference.png",
+           "distances": {}}
+    for name in ("retouched.png", "shifted.png"):
+        with torch.no_grad():
+            r = model(x0, image_tensor(read_png(os.path.join(folder, name))))
+        out["distances"][name] = {"distance": r["distance"].item(),
+                                  "layers": r["layers"][0].tolist()}
+    return out
+
+
 # --------------------------------------------------------------------------
 # Smallest inputs.
 
@@ -693,7 +714,13 @@ def main(argv=None):
     v.add_argument("--reference", default="/work/shared/reference")
     v.add_argument("--float64", action="store_true", help="also run in float64")
     sub.add_parser("min-sizes")
+    sm = sub.add_parser("samples")
+    sm.add_argument("--weights", default="/work/shared/weights")
     args = p.parse_args(argv)
+    if args.cmd == "samples":
+        json.dump(samples(args.weights), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
     if args.cmd == "validate":
         worst = validate(args.weights, args.images, args.reference)
         if args.float64:
