@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -111,13 +112,26 @@ perc_metric_check (const PercModel  *model,
   return layers;
 }
 
-void
-perc_distance_total (PercDistance *out)
+gboolean
+perc_distance_total (PercDistance *out,
+                     GError      **error)
 {
   out->distance = 0.0;
   for (int l = 0; l < out->n_layers; l++)
-    if (out->layers & (1u << l))
-      out->distance += out->terms[l];
+    {
+      if (!isfinite (out->terms[l]))
+        {
+          out->distance = NAN;
+          g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                       _("the distance is not finite (layer %d): the network "
+                         "overflowed; pixel values far outside 0 to 1, or a "
+                         "model's weights, can make it"), l + 1);
+          return FALSE;
+        }
+      if (out->layers & (1u << l))
+        out->distance += out->terms[l];
+    }
+  return TRUE;
 }
 
 gboolean
@@ -188,9 +202,8 @@ perc_distance_compute (const PercModel    *model,
                              out->maps[l], scratch);
       out->terms[l] = perc_mean (out->maps[l], n);
     }
-  perc_distance_total (out);
   g_free (scratch);
-  return TRUE;
+  return perc_distance_total (out, error);
 }
 
 void

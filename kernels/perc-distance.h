@@ -74,8 +74,12 @@ gboolean perc_distance_compute  (const PercModel    *model,
                                  GError            **error);
 void     perc_distance_clear    (PercDistance       *distance);
 
-/* Sets out->distance to the sum of the selected terms. */
-void     perc_distance_total    (PercDistance       *distance);
+/* Sets out->distance to the sum of the selected terms.  Fails when a term
+ * is not finite: images with values the network cannot take (finite but
+ * huge ones overflow its sums) would otherwise give NaN as a distance.
+ */
+gboolean perc_distance_total    (PercDistance       *distance,
+                                 GError            **error);
 
 /* One layer's map resampled to width x height (bilinear, as LPIPS);
  * spatial distances only.

@@ -210,6 +210,7 @@ fold_batch_norm (const PercSafetensors *st,
   float *bn = g_new (float, 4 * op->out_channels);
   float *weight = (float *) conv->weight;
   char   name[PERC_MAX_NAME + 16];
+  gboolean ok = TRUE;
 
   for (int i = 0; i < 4; i++)
     {
@@ -236,6 +237,24 @@ fold_batch_norm (const PercSafetensors *st,
       for (gsize i = 0; i < per_out; i++)
         weight[o * per_out + i] *= scale;
       bias[o] = bn[op->out_channels + o] - bn[2 * op->out_channels + o] * scale;
+      /* Finite weights can fold into infinite ones (a large scale, a
+       * variance near zero), and every distance would be NaN.
+       */
+      for (gsize i = 0; i < per_out && ok; i++)
+        ok = isfinite (weight[o * per_out + i]);
+      if (!ok || !isfinite (bias[o]))
+        {
+          g_free (bn);
+          return ok
+            ? model_error (error, perc_safetensors_get_path (st),
+                           _("folding batch norm \"%s\" into tensor \"%s.weight\" "
+                             "gives a non-finite bias: its values are too large"),
+                           op->bn, op->weight)
+            : model_error (error, perc_safetensors_get_path (st),
+                           _("folding batch norm \"%s\" into tensor \"%s.weight\" "
+                             "gives non-finite weights: their values are too large"),
+                           op->bn, op->weight);
+        }
     }
   g_free (bn);
   return TRUE;
@@ -301,11 +320,25 @@ transformed_size (const PercConv *conv)
   return m > 0 ? perc_winograd_weights_size (conv, m) : perc_conv_packed_size (conv);
 }
 
+/* Whether the n floats at p are all finite. */
+static gboolean
+all_finite (const float *p,
+            gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (p[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* Replaces the file's weights with those: the biases and lin weights move
- * along, the file's layout is freed.
+ * along, the file's layout is freed.  What the kernels will read is
+ * checked once more: a Winograd transform sums up to 25 weights with
+ * factors above 1, which can overflow where each weight was finite.
  */
-static void
-transform_weights (PercModel *model)
+static gboolean
+transform_weights (PercModel *model,
+                   GError   **error)
 {
   const PercNet *net = model->net;
   gsize          n = 0;
@@ -317,7 +350,8 @@ transform_weights (PercModel *model)
   for (int t = 0; t < net->n_taps; t++)
     if (model->lin[t])
       n += net->channels[net->taps[t]];
-  p = storage = g_new (float, MAX (n, 1));
+  /* Zeroed: the alignment slack of packed weights is checked with them. */
+  p = storage = g_new0 (float, MAX (n, 1));
   for (int i = 0; i < net->n_ops; i++)
     {
       PercConv *conv = &model->convs[i];
@@ -329,6 +363,14 @@ transform_weights (PercModel *model)
         conv->winograd_weight = perc_winograd_weights (conv, conv->winograd_m, p);
       else
         conv->packed_weight = perc_conv_pack (conv, p);
+      if (!all_finite (p, transformed_size (conv)))
+        {
+          g_free (storage);
+          return model_error (error, model->path,
+                              _("tensor \"%s.weight\" has values too large for "
+                                "the convolution: its transformed weights are not "
+                                "finite"), net->ops[i].weight);
+        }
       p += transformed_size (conv);
       conv->bias = memcpy (p, conv->bias, conv->out_channels * sizeof (float));
       p += conv->out_channels;
@@ -344,6 +386,7 @@ transform_weights (PercModel *model)
       }
   g_free (model->storage);
   model->storage = storage;
+  return TRUE;
 }
 
 PercModel *
@@ -377,7 +420,11 @@ perc_model_new (const PercSafetensors *st,
       return NULL;
     }
   model->min_size = perc_net_min_size (model->net);
-  transform_weights (model);
+  if (!transform_weights (model, error))
+    {
+      perc_model_free (model);
+      return NULL;
+    }
   return model;
 }
 

@@ -10,6 +10,19 @@ G_BEGIN_DECLS
 
 #define PERC_MAX_RANK 8
 
+/* What a model file may hold: far more than any real model needs (the
+ * largest, VGG-16 or ResNet-50 with a calibration, is 100 to 250 MB with
+ * a few hundred tensors and a dozen metadata keys), and little enough
+ * that no file can exhaust memory, the stack or the time of a host before
+ * it is refused.  perc-safetensors.c explains the header's limits.
+ */
+#define PERC_SAFETENSORS_MAX_FILE     ((gint64) 1 << 30)  /* bytes */
+#define PERC_SAFETENSORS_MAX_HEADER   (4 << 20)           /* bytes of JSON */
+#define PERC_SAFETENSORS_MAX_TENSORS  4096
+#define PERC_SAFETENSORS_MAX_MEMBERS  64     /* of __metadata__, of a tensor */
+#define PERC_SAFETENSORS_MAX_KEY      256    /* bytes of a name or key */
+#define PERC_SAFETENSORS_MAX_STRING   4096   /* bytes of a string value */
+
 typedef enum
 {
   PERC_DTYPE_F32,
@@ -33,8 +46,9 @@ typedef struct
 
 typedef struct _PercSafetensors PercSafetensors;
 
-/* Reads and validates the whole file.  Every problem is a GError whose
- * message names the file.
+/* Reads and validates the whole file, which must be a regular file of
+ * at most PERC_SAFETENSORS_MAX_FILE bytes.  Every problem is a GError
+ * whose message names the file.
  */
 PercSafetensors      *perc_safetensors_load      (const char      *path,
                                                   GError         **error);

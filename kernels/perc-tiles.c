@@ -559,7 +559,7 @@ perc_tiler_run (PercTiler             *w,
                           perc_pooled_term (&w->pooled[l]) :
                           w->sums[l] / ((double) w->plan.grid[l].h * w->plan.grid[l].w);
         }
-      perc_distance_total (out);
+      ok = perc_distance_total (out, error);
     }
   return ok;
 }

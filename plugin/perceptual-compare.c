@@ -125,13 +125,25 @@ write_region (const PercRect *rect,
                    map, GEGL_AUTO_ROWSTRIDE);
 }
 
-static gsize
-memory_budget (void)
+/* GEGL_PERCEPTUAL_MEMORY_BUDGET: whole MiB, from 1 to 2^20 (1 TiB). */
+static gboolean
+memory_budget (gsize   *budget,
+               char   **status)
 {
   const char *env = g_getenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
-  gint64      mib = env ? g_ascii_strtoll (env, NULL, 10) : 0;
+  guint64     mib;
 
-  return mib > 0 ? (gsize) mib << 20 : PERC_DEFAULT_BUDGET;
+  *budget = PERC_DEFAULT_BUDGET;
+  if (!env)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (env, 10, 1, (guint64) 1 << 20, &mib, NULL))
+    {
+      *status = g_strdup_printf (_("GEGL_PERCEPTUAL_MEMORY_BUDGET is “%s”: give a "
+                                   "whole number of MiB from 1 to 1048576"), env);
+      return FALSE;
+    }
+  *budget = (gsize) mib << 20;
+  return TRUE;
 }
 
 static void
@@ -181,13 +193,17 @@ perceptual_compare (const Babl            *space,
       return;
     }
 
+  if (!memory_budget (&options.budget, &result->status))
+    {
+      fail (result, TRUE, g_steal_pointer (&result->status));
+      return;
+    }
   w = result->area.width;
   h = result->area.height;
   io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
               &result->area, map };
   /* Only the spatial distance has a map. */
   result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
-  options.budget = memory_budget ();
   options.threads = perc_tiled_threads (result->model, w, h, options.budget);
   g_debug ("comparing %dx%d pixels, %s", w, h,
            options.threads == PERC_THREADS_ONE ? "one thread" :

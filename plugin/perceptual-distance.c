@@ -49,6 +49,9 @@ process (GeglOperation       *operation,
                       input, aux, &PERCEPTUAL_CHOICE (o),
                       &(PerceptualMap) { output, -1, FALSE },
                       perceptual_progress, operation, &r);
+  /* A failure part-way leaves no part of a map behind. */
+  if (!r.ok)
+    gegl_buffer_clear (output, NULL);
   o->distance = r.ok ? r.distance.distance : NAN;
   perceptual_result_finish (&r, &o->status);
   return TRUE;

@@ -116,6 +116,9 @@ process (GeglOperation       *operation,
                       input, aux, &PERCEPTUAL_CHOICE (o),
                       &(PerceptualMap) { output, l, o->layer_resolution },
                       perceptual_progress, operation, &r);
+  /* A failure part-way leaves no part of a map behind. */
+  if (!r.ok)
+    gegl_buffer_clear (output, NULL);
   o->term = r.ok ? r.distance.terms[l] : NAN;
   o->distance = r.ok ? r.distance.distance : NAN;
   perceptual_result_finish (&r, &o->status);

@@ -64,7 +64,12 @@ perceptual_models_get (const PerceptualChoice *choice,
                                     : (PercCalibration) choice->calibration;
   metric->kind = (PercDistanceKind) choice->function;
   metric->layers = 0;
-  if (choice->weights && *choice->weights)
+  /* An empty or folder `weights` (GEGL's XML writer saves an empty path,
+   * which GEGL's XML reader resolves to the file's folder) means the
+   * installed model.
+   */
+  if (choice->weights && *choice->weights &&
+      !g_file_test (choice->weights, G_FILE_TEST_IS_DIR))
     path = g_strdup (choice->weights);
   else if (from_file)
     {
@@ -79,7 +84,7 @@ perceptual_models_get (const PerceptualChoice *choice,
   if (model && !from_file && g_strcmp0 (model->net->name, name))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-                   _("%s holds a %s model, but the network chosen is %s"),
+                   _("%s holds a model of the %s network, but the network chosen is %s"),
                    path, model->net->name, name);
       model = NULL;
     }

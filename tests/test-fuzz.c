@@ -1,5 +1,6 @@
 /* The safetensors parser and model loader on truncated and corrupted
- * files: errors, never crashes, hangs or out-of-bounds views.  Every
+ * files, and on headers made of random JSON tokens: errors, never
+ * crashes, hangs or out-of-bounds views.  Every
  * buffer is an exact-size copy so that AddressSanitizer or valgrind sees
  * any read past its end.
  */
@@ -160,6 +161,94 @@ test_resnet (void)
   g_free (path);
 }
 
+/* Parses `header` (with `data_size` bytes of data) and returns the error
+ * message, or NULL if it parsed.
+ */
+static char *
+parse_text (const char *header, gsize length, gsize data_size)
+{
+  GByteArray *a = g_byte_array_new ();
+  guint8      len[8];
+  char       *message = NULL;
+
+  for (int i = 0; i < 8; i++)
+    len[i] = (guint64) length >> (8 * i);
+  g_byte_array_append (a, len, 8);
+  g_byte_array_append (a, (const guint8 *) header, length);
+  g_byte_array_set_size (a, 8 + length + data_size);
+  if (!try_parse (a->data, a->len, FALSE))
+    {
+      GBytes *bytes = g_bytes_new (a->data, a->len);
+      GError *error = NULL;
+
+      g_assert_null (perc_safetensors_parse ("fuzz", bytes, &error));
+      message = g_strdup (error->message);
+      g_error_free (error);
+      g_bytes_unref (bytes);
+    }
+  g_byte_array_free (a, TRUE);
+  return message;
+}
+
+/* Far deeper than json-glib's recursion survives: refused at once. */
+static void
+test_deep (void)
+{
+  const char *const opens[] = { "[", "{\"a\":" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (opens); k++)
+    {
+      GString *s = g_string_new ("{\"a\":");
+      char    *message;
+
+      for (int i = 0; i < 75000; i++)
+        g_string_append (s, opens[k]);
+      message = parse_text (s->str, s->len, 0);
+      g_assert_nonnull (strstr (message, "nested deeper than the 3 levels"));
+      g_free (message);
+      g_string_free (s, TRUE);
+    }
+}
+
+/* Random sequences of JSON tokens as headers: the header scanner and
+ * json-glib must agree (the loader warns, fatally in a test, when they
+ * count different members), and json-glib must never refuse what the
+ * scanner let through.
+ */
+static void
+test_tokens (void)
+{
+  static const char *const tokens[] = {
+    "{", "}", "[", "]", ":", ",", " ", "\"a\"", "\"b\"", "\"\\u0061\"",
+    "\"\\ud83d\\ude00\"", "\"\\ud800\"", "\"\\u0000\"", "\"\\n\"", "\"__metadata__\"",
+    "\"dtype\"", "\"F32\"", "\"shape\"", "\"data_offsets\"", "0", "4", "-1", "1.5e3",
+    "01", "1.", "true", "null", "fals", "\"", "\\",
+  };
+  GRand *rand = g_rand_new_with_seed (3);
+  guint  parsed = 0;
+
+  for (int r = 0; r < 50000; r++)
+    {
+      GString *s = g_string_new (g_rand_int_range (rand, 0, 8) ? "{" : "");
+      int      n = g_rand_int_range (rand, 0, 24);
+      char    *message;
+
+      for (int i = 0; i < n; i++)
+        g_string_append (s, tokens[g_rand_int_range (rand, 0, G_N_ELEMENTS (tokens))]);
+      if (g_rand_boolean (rand))
+        g_string_append (s, "}");
+      message = parse_text (s->str, s->len, g_rand_int_range (rand, 0, 3) * 4);
+      if (message && strstr (message, "Parse error"))
+        g_error ("json-glib refused what the scanner accepted: %s: %s", s->str, message);
+      parsed += message == NULL;
+      g_free (message);
+      g_string_free (s, TRUE);
+    }
+  if (g_test_verbose ())
+    g_printerr ("  %u of 50000 parsed\n", parsed);
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -168,6 +257,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   tmpdir = make_temp_dir ();
   g_test_add_func ("/fuzz/small-file", test_small);
+  g_test_add_func ("/fuzz/deep-nesting", test_deep);
+  g_test_add_func ("/fuzz/token-headers", test_tokens);
   g_test_add_func ("/fuzz/model-file", test_model);
   g_test_add_func ("/fuzz/resnet-file", test_resnet);
   status = g_test_run ();

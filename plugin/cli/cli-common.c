@@ -1,8 +1,11 @@
 /* What the commands share: the model options, and reading images. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <gegl.h>
 
 #include "cli.h"
@@ -29,30 +32,89 @@ cli_parse_enum (GType type, const char *nick, int *value, const char *what)
   return FALSE;
 }
 
+/* The messages GEGL's loaders log while they read a file: a loader that
+ * fails still gives an image (a placeholder, or what it read so far), and
+ * says so only in a warning.
+ */
+void
+cli_catch_warning (const char     *domain G_GNUC_UNUSED,
+               GLogLevelFlags  level,
+               const char     *message,
+               gpointer        data)
+{
+  GString *caught = data;
+
+  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) &&
+      !caught->len)
+    g_string_assign (caught, message);
+}
+
 GeglBuffer *
 cli_load (const char *path,
           char      **error)
 {
-  GeglNode   *graph, *sink;
-  GeglBuffer *buffer = NULL;
+  GStatBuf        st;
+  GeglNode       *graph, *load, *sink;
+  GeglBuffer     *buffer = NULL;
+  GeglRectangle   box;
+  GString        *caught;
+  GLogFunc        old_handler;
+  FILE           *f;
 
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  /* What GEGL would quietly replace with an empty image. */
+  if (g_stat (path, &st) != 0)
     {
       *error = g_strdup_printf (_("%s: no such file"), path);
       return NULL;
     }
+  if (S_ISDIR (st.st_mode))
+    {
+      *error = g_strdup_printf (_("%s is a folder, not an image"), path);
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      *error = g_strdup_printf (_("%s is not a regular file"), path);
+      return NULL;
+    }
+  if (!(f = g_fopen (path, "rb")))
+    {
+      *error = g_strdup_printf (_("%s: cannot read the file: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  fclose (f);
+
   graph = gegl_node_new ();
+  load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
   sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink",
                               "buffer", &buffer, NULL);
-  gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:load",
-                                       "path", path, NULL), sink);
-  gegl_node_process (sink);
-  g_object_unref (graph);
-  if (!buffer || gegl_buffer_get_width (buffer) < 1 || gegl_buffer_get_height (buffer) < 1)
+  gegl_node_link (load, sink);
+  caught = g_string_new (NULL);
+  old_handler = g_log_set_default_handler (cli_catch_warning, caught);
+  /* The size from the file's header, before any pixel is decoded. */
+  box = gegl_node_get_bounding_box (load);
+  if (caught->len || box.width < 1 || box.height < 1)
+    *error = g_strdup_printf (_("%s: cannot read this image%s%s"), path,
+                              caught->len ? ": " : "", caught->str);
+  else if (box.width > CLI_MAX_SIDE || box.height > CLI_MAX_SIDE ||
+           (guint64) box.width * box.height > CLI_MAX_PIXELS)
+    *error = g_strdup_printf (_("%s: the image is %d×%d pixels; at most %d pixels a "
+                                "side and %d megapixels in all are read"),
+                              path, box.width, box.height, CLI_MAX_SIDE,
+                              (int) (CLI_MAX_PIXELS / 1000000));
+  else
     {
-      g_clear_object (&buffer);
-      *error = g_strdup_printf (_("%s: cannot read this image"), path);
+      gegl_node_process (sink);
+      if (caught->len)
+        *error = g_strdup_printf (_("%s: cannot read this image: %s"), path, caught->str);
+      else if (!buffer || !gegl_rectangle_equal (gegl_buffer_get_extent (buffer), &box))
+        *error = g_strdup_printf (_("%s: cannot read this image"), path);
     }
+  g_log_set_default_handler (old_handler, NULL);
+  g_string_free (caught, TRUE);
+  g_object_unref (graph);
+  if (*error)
+    g_clear_object (&buffer);
   return buffer;
 }
 

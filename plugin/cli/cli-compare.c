@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <gegl.h>
@@ -33,7 +35,9 @@ typedef struct
 } Options;
 
 /* Writes `buffer` to `path` with GEGL's saver for the file name's
- * extension.
+ * extension, atomically: into a temporary file in the same folder, renamed
+ * into place once GEGL has written it without complaint, so that a failed
+ * write leaves no partial file and no stale one is taken for the result.
  */
 static gboolean
 save (const char *path,
@@ -49,31 +53,77 @@ save (const char *path,
     { ".pgm", "gegl:ppm-save" },
   };
   const char *dot = strrchr (path, '.');
-  char       *ext = g_ascii_strdown (dot ? dot : "", -1);
-  gboolean    known = FALSE, ok;
+  char       *ext = g_ascii_strdown (dot && !strchr (dot, G_DIR_SEPARATOR) ? dot : "", -1);
+  const char *saver_op = NULL;
+  char       *dir, *base, *tmp;
+  GString    *caught;
+  GLogFunc    old_handler;
   GeglNode   *graph, *saver;
+  GStatBuf    st;
+  int         fd;
 
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      *error = g_strdup_printf (_("%s is a folder: give a file name, e.g. %s/heatmap.png"),
+                                path, path);
+      g_free (ext);
+      return FALSE;
+    }
   /* GEGL would quietly write PNG data under any other name. */
   for (guint i = 0; i < G_N_ELEMENTS (savers); i++)
-    known |= !strcmp (ext, savers[i][0]) && gegl_has_operation (savers[i][1]);
-  if (!known)
+    if (!strcmp (ext, savers[i][0]) && gegl_has_operation (savers[i][1]))
+      saver_op = savers[i][1];
+  if (!saver_op)
     {
-      *error = g_strdup_printf (_("%s: GEGL cannot write \"%s\" files"), path, ext);
+      *error = *ext ? g_strdup_printf (_("%s: GEGL cannot write “%s” files"), path, ext)
+                    : g_strdup_printf (_("%s: the file name needs an extension that says "
+                                         "the format, e.g. .png, .tiff or .npy"), path);
       g_free (ext);
       return FALSE;
     }
   g_free (ext);
-  g_unlink (path);
+
+  dir = g_path_get_dirname (path);
+  base = g_path_get_basename (path);
+  tmp = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
+  fd = g_mkstemp (tmp);
+  if (fd < 0)
+    {
+      *error = g_strdup_printf (_("%s: cannot write in %s: %s"), path, dir, g_strerror (errno));
+      g_free (tmp);
+      g_free (base);
+      g_free (dir);
+      return FALSE;
+    }
+  /* The permissions a new file gets, not mkstemp's 0600. */
+  {
+    mode_t mask = umask (0);
+
+    umask (mask);
+    fchmod (fd, 0666 & ~mask);
+  }
+  close (fd);
   graph = gegl_node_new ();
-  saver = gegl_node_new_child (graph, "operation", "gegl:save", "path", path, NULL);
+  saver = gegl_node_new_child (graph, "operation", saver_op, "path", tmp, NULL);
   gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:buffer-source",
                                        "buffer", buffer, NULL), saver);
+  caught = g_string_new (NULL);
+  old_handler = g_log_set_default_handler (cli_catch_warning, caught);
   gegl_node_process (saver);
+  g_log_set_default_handler (old_handler, NULL);
   g_object_unref (graph);
-  ok = g_file_test (path, G_FILE_TEST_IS_REGULAR);
-  if (!ok)
-    *error = g_strdup_printf (_("%s: could not write the file"), path);
-  return ok;
+  if (caught->len || g_stat (tmp, &st) != 0 || st.st_size == 0)
+    *error = g_strdup_printf (_("%s: could not write the file%s%s"), path,
+                              caught->len ? ": " : "", caught->str);
+  else if (g_rename (tmp, path) != 0)
+    *error = g_strdup_printf (_("%s: could not write the file: %s"), path, g_strerror (errno));
+  if (*error)
+    g_unlink (tmp);
+  g_string_free (caught, TRUE);
+  g_free (tmp);
+  g_free (base);
+  g_free (dir);
+  return *error == NULL;
 }
 
 typedef struct
@@ -217,8 +267,12 @@ print_csv_field (const char *s)
   putchar ('"');
 }
 
+/* A row has the header's fields, whatever happened: n_taps layer columns
+ * (0 without --layers).
+ */
 static void
-print_csv (const Options *o, const char *ref, const char *dist, const Outcome *out)
+print_csv (const Options *o, const char *ref, const char *dist, const Outcome *out,
+           guint n_taps)
 {
   print_csv_field (ref);
   putchar (',');
@@ -227,62 +281,115 @@ print_csv (const Options *o, const char *ref, const char *dist, const Outcome *o
     {
       printf (",,");
       print_csv_field (out->error);
+      for (guint l = 0; l < n_taps; l++)
+        putchar (',');
     }
   else
     {
       printf (",%.9g,", out->distance);
-      for (int l = 0; o->layers && l < out->n_layers; l++)
-        printf (",%.9g", out->terms[l]);
+      for (guint l = 0; l < n_taps; l++)
+        if ((int) l < out->n_layers)
+          printf (",%.9g", out->terms[l]);
+        else
+          putchar (',');
     }
   putchar ('\n');
 }
 
+/* One pair of a batch; `error`, when set, is why it cannot be compared
+ * (a bad line of a pair list).
+ */
+typedef struct
+{
+  char *ref, *dist, *error;
+} Pair;
+
+static void
+pair_clear (gpointer data)
+{
+  Pair *p = data;
+
+  g_free (p->ref);
+  g_free (p->dist);
+  g_free (p->error);
+}
+
+static GArray *
+pairs_new (void)
+{
+  GArray *pairs = g_array_new (FALSE, TRUE, sizeof (Pair));
+
+  g_array_set_clear_func (pairs, pair_clear);
+  return pairs;
+}
+
 /* A pair list: "REF<TAB>DIST" (or separated by spaces when a line has no
  * tab) per line; blank lines and lines starting with # are skipped;
- * relative paths are relative to the list's folder.
+ * relative paths are relative to the list's folder.  A line that is not
+ * two names is a pair that fails, with the line's number; the batch goes
+ * on.
  */
-static GPtrArray *
+static GArray *
 read_pairs (const char *list, char **error)
 {
-  char      *text, *dir;
+  char      *text, *dir, *start;
   char     **lines;
-  GPtrArray *pairs;
+  GArray    *pairs;
   GError    *file_error = NULL;
+  gsize      length;
 
-  if (!g_file_get_contents (list, &text, NULL, &file_error))
+  if (g_file_test (list, G_FILE_TEST_IS_DIR))
+    {
+      *error = g_strdup_printf (_("%s is a folder, not a list of pairs"), list);
+      return NULL;
+    }
+  if (!g_file_get_contents (list, &text, &length, &file_error))
     {
       *error = g_strdup (file_error->message);
       g_error_free (file_error);
       return NULL;
     }
-  pairs = g_ptr_array_new_with_free_func (g_free);
+  if (!g_utf8_validate (text, length, NULL) || strlen (text) != length)
+    {
+      *error = g_strdup_printf (_("%s is not a text file (UTF-8) of pairs"), list);
+      g_free (text);
+      return NULL;
+    }
+  /* A byte order mark is no part of the first name. */
+  start = g_str_has_prefix (text, "\xef\xbb\xbf") ? text + 3 : text;
+  pairs = pairs_new ();
   dir = g_path_get_dirname (list);
-  lines = g_strsplit (text, "\n", -1);
-  for (int i = 0; lines[i] && !*error; i++)
+  lines = g_strsplit (start, "\n", -1);
+  for (int i = 0; lines[i]; i++)
     {
       char  *line = g_strstrip (lines[i]);
       char **parts;
+      Pair   pair = { 0 };
 
       if (!*line || *line == '#')
         continue;
       parts = strchr (line, '\t') ? g_strsplit (line, "\t", -1)
                                   : g_regex_split_simple ("\\s+", line, 0, 0);
       if (g_strv_length (parts) != 2)
-        *error = g_strdup_printf (_("%s, line %d: expected two file names"), list, i + 1);
+        {
+          pair.ref = g_strdup (line);
+          pair.dist = g_strdup ("");
+          pair.error = g_strdup_printf (_("%s, line %d: expected two file names, found %u"),
+                                        list, i + 1, g_strv_length (parts));
+        }
       else
-        for (int k = 0; k < 2; k++)
-          {
-            char *p = g_strstrip (parts[k]);
-            g_ptr_array_add (pairs, g_path_is_absolute (p) ? g_strdup (p)
-                                                           : g_build_filename (dir, p, NULL));
-          }
+        {
+          char *r = g_strstrip (parts[0]), *d = g_strstrip (parts[1]);
+
+          pair.ref = g_path_is_absolute (r) ? g_strdup (r) : g_build_filename (dir, r, NULL);
+          pair.dist = g_path_is_absolute (d) ? g_strdup (d) : g_build_filename (dir, d, NULL);
+        }
+      g_array_append_val (pairs, pair);
       g_strfreev (parts);
     }
   g_strfreev (lines);
   g_free (dir);
   g_free (text);
-  if (*error)
-    g_clear_pointer (&pairs, g_ptr_array_unref);
   return pairs;
 }
 
@@ -295,11 +402,11 @@ compare_names (gconstpointer a, gconstpointer b)
 /* Files of dir1 paired with the files of the same name in dir2; a name in
  * only one of them becomes a pair with an empty side, reported later.
  */
-static GPtrArray *
+static GArray *
 match_folders (const char *dir1, const char *dir2, char **error)
 {
   GPtrArray  *names = g_ptr_array_new_with_free_func (g_free);
-  GPtrArray  *pairs = g_ptr_array_new_with_free_func (g_free);
+  GArray     *pairs = pairs_new ();
   const char *dirs[2] = { dir1, dir2 };
 
   for (int k = 0; k < 2; k++)
@@ -313,7 +420,7 @@ match_folders (const char *dir1, const char *dir2, char **error)
           *error = g_strdup (dir_error->message);
           g_error_free (dir_error);
           g_ptr_array_unref (names);
-          g_ptr_array_unref (pairs);
+          g_array_unref (pairs);
           return NULL;
         }
       while ((name = g_dir_read_name (d)))
@@ -334,8 +441,12 @@ match_folders (const char *dir1, const char *dir2, char **error)
     }
   g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
-    for (int k = 0; k < 2; k++)
-      g_ptr_array_add (pairs, g_build_filename (dirs[k], g_ptr_array_index (names, i), NULL));
+    {
+      Pair pair = { g_build_filename (dir1, g_ptr_array_index (names, i), NULL),
+                    g_build_filename (dir2, g_ptr_array_index (names, i), NULL), NULL };
+
+      g_array_append_val (pairs, pair);
+    }
   g_ptr_array_unref (names);
   return pairs;
 }
@@ -358,39 +469,110 @@ batch_output (const char *folder, const char *compared, const char *ext)
   return path;
 }
 
-static int
-run_batch (const Options *o, GPtrArray *pairs)
+/* Whether a and b name the same existing file. */
+static gboolean
+same_file (const char *a,
+           const char *b)
 {
-  guint    n = pairs->len / 2, failed = 0;
-  gboolean progress = isatty (fileno (stderr));
+  GStatBuf sa, sb;
 
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Refuses outputs that would replace an input, or each other: outputs[i]
+ * is made from the pair inputs[i & ~1], inputs[i | 1] (a NULL output is
+ * none).
+ */
+static gboolean
+check_outputs (const char *const *outputs,
+               const char *const *inputs,
+               guint               n,
+               char              **error)
+{
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *other;
+
+  for (guint i = 0; i < n && !*error; i++)
+    {
+      if (!outputs[i])
+        continue;
+      for (guint k = 0; k < n && !*error; k++)
+        if (!strcmp (outputs[i], inputs[k]) || same_file (outputs[i], inputs[k]))
+          *error = g_strdup_printf (_("%s would replace the input image %s: give the "
+                                      "output another name or folder"),
+                                    outputs[i], inputs[k]);
+      if (!*error && (other = g_hash_table_lookup (seen, outputs[i])))
+        *error = g_strdup_printf (_("%s and %s would both write %s: give the compared "
+                                    "images distinct names"),
+                                  other, inputs[i | 1], outputs[i]);
+      g_hash_table_insert (seen, (gpointer) outputs[i], (gpointer) inputs[i | 1]);
+    }
+  g_hash_table_unref (seen);
+  return *error == NULL;
+}
+
+static int
+run_batch (const Options *o, GArray *pairs)
+{
+  guint            n = pairs->len, failed = 0, n_taps = 0;
+  gboolean         progress = isatty (fileno (stderr));
+  char           **heat = g_new0 (char *, n + 1), **maps = g_new0 (char *, n + 1);
+  const char     **outputs = g_new0 (const char *, 2 * n), **inputs = g_new0 (const char *, 2 * n);
+  char            *error = NULL;
+  int              status = 0;
+
+  /* Every output named first: none may replace an input or another. */
+  for (guint i = 0; i < n; i++)
+    {
+      Pair *p = &g_array_index (pairs, Pair, i);
+
+      heat[i] = p->error ? NULL : batch_output (o->heatmap, p->dist, ".png");
+      maps[i] = p->error ? NULL : batch_output (o->map, p->dist, ".npy");
+      outputs[2 * i] = heat[i];
+      outputs[2 * i + 1] = maps[i];
+      inputs[2 * i] = p->ref;
+      inputs[2 * i + 1] = p->dist;
+    }
+  if (!check_outputs (outputs, inputs, 2 * n, &error))
+    {
+      cli_error ("%s", error);
+      status = 2;
+      goto out;
+    }
   for (const char *dir = o->heatmap; dir; dir = dir == o->heatmap ? o->map : NULL)
-    if (g_mkdir_with_parents (dir, 0755) != 0)
+    if (g_mkdir_with_parents (dir, 0755) != 0 || !g_file_test (dir, G_FILE_TEST_IS_DIR))
       {
         cli_error (_("%s: cannot create the folder"), dir);
-        return 1;
+        status = 1;
+        goto out;
       }
   if (o->csv)
     {
       PercMetric       metric;
       const PercModel *model = perceptual_models_get (&o->choice, &metric, NULL);
 
+      n_taps = o->layers && model ? model->net->n_taps : 0;
       printf ("reference,compared,distance,error");
-      for (int l = 0; o->layers && model && l < model->net->n_taps; l++)
-        printf (",layer_%d", l + 1);
+      for (guint l = 0; l < n_taps; l++)
+        printf (",layer_%u", l + 1);
       putchar ('\n');
     }
   for (guint i = 0; i < n; i++)
     {
-      const char *ref = g_ptr_array_index (pairs, 2 * i);
-      const char *dist = g_ptr_array_index (pairs, 2 * i + 1);
-      char       *heat = batch_output (o->heatmap, dist, ".png");
-      char       *map = batch_output (o->map, dist, ".npy");
-      Outcome     out;
+      Pair   *p = &g_array_index (pairs, Pair, i);
+      Outcome out;
 
       if (progress)
-        fprintf (stderr, "\r\033[K%u/%u %s", i + 1, n, dist);
-      compare_pair (o, ref, dist, heat, map, &out);
+        fprintf (stderr, "\r\033[K%u/%u %s", i + 1, n, p->dist);
+      if (p->error)
+        {
+          memset (&out, 0, sizeof out);
+          out.distance = NAN;
+          out.error = g_strdup (p->error);
+        }
+      else
+        compare_pair (o, p->ref, p->dist, heat[i], maps[i], &out);
       if (out.error)
         {
           failed++;
@@ -398,16 +580,25 @@ run_batch (const Options *o, GPtrArray *pairs)
             fputc ('\n', stderr);
           cli_error ("%s", out.error);
         }
-      (o->csv ? print_csv : print_json) (o, ref, dist, &out);
+      if (o->csv)
+        print_csv (o, p->ref, p->dist, &out, n_taps);
+      else
+        print_json (o, p->ref, p->dist, &out);
       fflush (stdout);
       g_free (out.error);
-      g_free (heat);
-      g_free (map);
     }
   if (progress)
     fprintf (stderr, "\r\033[K");
   fprintf (stderr, _("%u pairs compared, %u failed\n"), n - failed, failed);
-  return failed ? 1 : 0;
+  status = failed ? 1 : 0;
+
+out:
+  g_strfreev (heat);
+  g_strfreev (maps);
+  g_free (outputs);
+  g_free (inputs);
+  g_free (error);
+  return status;
 }
 
 static void
@@ -462,6 +653,8 @@ cli_compare (int argc, char **argv)
    * once, with the pair it belongs to.
    */
   g_log_set_handler ("perceptual", G_LOG_LEVEL_WARNING, quiet, NULL);
+  /* Wrong usage: status 2. */
+  status = 2;
   if (!cli_model_choice (&model, &o.choice))
     goto out;
   if (!o.colormap)
@@ -472,25 +665,37 @@ cli_compare (int argc, char **argv)
                  o.colormap);
       goto out;
     }
-  o.opacity = CLAMP (o.opacity, 0.0, 1.0);
+  if (!(o.opacity >= 0.0 && o.opacity <= 1.0))
+    {
+      cli_error (_("--opacity takes a number from 0 to 1, not %g"), o.opacity);
+      goto out;
+    }
 
   if (o.pairs || g_file_test (argv[1], G_FILE_TEST_IS_DIR))
     {
-      GPtrArray *pairs = o.pairs ? read_pairs (o.pairs, &error)
-                                 : match_folders (argv[1], argv[2], &error);
+      GArray *pairs = o.pairs ? read_pairs (o.pairs, &error)
+                              : match_folders (argv[1], argv[2], &error);
 
+      status = 1;
       if (pairs)
         {
           status = run_batch (&o, pairs);
-          g_ptr_array_unref (pairs);
+          g_array_unref (pairs);
         }
       else
         cli_error ("%s", error);
     }
   else
     {
-      Outcome out;
+      const char *outputs[4] = { o.heatmap, NULL, o.map, NULL };
+      const char *inputs[4] = { argv[1], argv[2], argv[1], argv[2] };
+      Outcome     out;
 
+      if (!check_outputs (outputs, inputs, 4, &error))
+        {
+          cli_error ("%s", error);
+          goto out;
+        }
       compare_pair (&o, argv[1], argv[2], o.heatmap, o.map, &out);
       if (out.error)
         cli_error ("%s", out.error);

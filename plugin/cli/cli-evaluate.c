@@ -4,7 +4,9 @@
  *   2afc/val/<category>/{ref,p0,p1}/NNNNNN.png  and  .../judge/NNNNNN.npy
  *   jnd/val/<category>/{p0,p1}/NNNNNN.png       and  .../same/NNNNNN.npy
  *
- * Files pair up by sorted name.  Images are read through GEGL in the main
+ * Files pair up by name (without extension): ref/000001.png goes with
+ * p0/000001.png, p1/000001.png and judge/000001.npy; a file without its
+ * counterparts is an error.  Images are read through GEGL in the main
  * thread, a batch at a time; the batch's distances are computed by one
  * thread per core, each with its own extractor, with BLIS single-threaded.
  */
@@ -79,54 +81,76 @@ typedef struct
   PercDistance    distance;
 } Worker;
 
-static gint
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The sorted paths of the regular files in dir/sub. */
-static GPtrArray *
+/* The regular files in dir/sub by name without extension: name -> path.
+ * Two files of one name (000001.png and 000001.jpg) are an error.
+ */
+static GHashTable *
 list_files (const char *dir,
-            const char *sub)
+            const char *sub,
+            char      **error)
 {
   char       *path = g_build_filename (dir, sub, NULL);
   GDir       *d = g_dir_open (path, 0, NULL);
-  GPtrArray  *files = g_ptr_array_new_with_free_func (g_free);
+  GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   const char *name;
 
-  while (d && (name = g_dir_read_name (d)))
+  while (d && !*error && (name = g_dir_read_name (d)))
     {
       char *file = g_build_filename (path, name, NULL);
+      char *stem = g_strdup (name), *dot = strrchr (stem, '.');
 
-      if (name[0] != '.' && g_file_test (file, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (files, file);
+      if (dot && dot != stem)
+        *dot = '\0';
+      if (name[0] == '.' || !g_file_test (file, G_FILE_TEST_IS_REGULAR))
+        {
+          g_free (file);
+          g_free (stem);
+        }
+      else if (g_hash_table_contains (files, stem))
+        {
+          *error = g_strdup_printf (_("%s and %s have the same name: which one is "
+                                      "meant?"), (char *) g_hash_table_lookup (files, stem),
+                                    file);
+          g_free (file);
+          g_free (stem);
+        }
       else
-        g_free (file);
+        g_hash_table_insert (files, stem, file);
     }
   if (d)
     g_dir_close (d);
   g_free (path);
-  g_ptr_array_sort (files, compare_names);
   return files;
 }
 
-static gboolean
+/* 1 if dir has every folder of a category, 0 if none, -1 (with *error
+ * naming what is missing) if only some.
+ */
+static int
 is_category (const Test *test,
-             const char *dir)
+             const char *dir,
+             char      **error)
 {
-  gboolean ok = TRUE;
+  GString *missing = g_string_new (NULL);
+  int      found = 0;
 
-  for (int k = 0; ok && k <= test->n_images; k++)
+  for (int k = 0; k <= test->n_images; k++)
     {
-      char *sub = g_build_filename (dir, k < test->n_images ? test->folders[k]
-                                                            : test->labels, NULL);
+      const char *name = k < test->n_images ? test->folders[k] : test->labels;
+      char       *sub = g_build_filename (dir, name, NULL);
 
-      ok = g_file_test (sub, G_FILE_TEST_IS_DIR);
+      if (g_file_test (sub, G_FILE_TEST_IS_DIR))
+        found++;
+      else
+        g_string_append_printf (missing, "%s%s/", missing->len ? ", " : "", name);
       g_free (sub);
     }
-  return ok;
+  if (found && found <= test->n_images && !*error)
+    *error = g_strdup_printf (_("%s has no %s: every %s category has %s"), dir,
+                              missing->str, test->name,
+                              test->n_images == 3 ? "ref/, p0/, p1/, judge/" : "p0/, p1/, same/");
+  g_string_free (missing, TRUE);
+  return !found ? 0 : found > test->n_images ? 1 : -1;
 }
 
 static int
@@ -152,7 +176,8 @@ compare_categories (gconstpointer a,
 static char *
 find_root (const Test *test,
            const char *dir,
-           GPtrArray **names)
+           GPtrArray **names,
+           char      **error)
 {
   char *candidates[] = {
     g_build_filename (dir, test->name, "val", NULL),
@@ -171,7 +196,7 @@ find_root (const Test *test,
         {
           char *sub = g_build_filename (candidates[i], name, NULL);
 
-          if (is_category (test, sub))
+          if (is_category (test, sub, error) != 0)
             g_ptr_array_add (*names, g_strdup (name));
           g_free (sub);
         }
@@ -183,6 +208,8 @@ find_root (const Test *test,
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     g_free (candidates[i]);
   g_ptr_array_sort (*names, compare_categories);
+  if (*error)
+    g_clear_pointer (&root, g_free);
   return root;
 }
 
@@ -214,15 +241,42 @@ category_open (const Test *test,
   char     *dir = g_build_filename (root, name, NULL);
 
   c->name = g_strdup (name);
-  for (int k = 0; k <= test->n_images; k++)
-    c->files[k] = list_files (dir, k < test->n_images ? test->folders[k] : test->labels);
-  c->n = c->files[0]->len;
-  for (int k = 1; k <= test->n_images && !*error; k++)
-    if (c->files[k]->len != c->n)
-      *error = g_strdup_printf (_("%s: %s has %u files but %s has %u: they must pair up"),
-                                dir, test->folders[0], c->files[0]->len,
-                                k < test->n_images ? test->folders[k] : test->labels,
-                                c->files[k]->len);
+  {
+    GHashTable *lists[4] = { NULL };
+    GList      *stems;
+
+    for (int k = 0; k <= test->n_images && !*error; k++)
+      lists[k] = list_files (dir, k < test->n_images ? test->folders[k] : test->labels, error);
+    /* Every name of any folder must be in all of them. */
+    for (int k = 0; k <= test->n_images && !*error; k++)
+      {
+        GHashTableIter it;
+        gpointer       stem, file;
+
+        g_hash_table_iter_init (&it, lists[k]);
+        while (!*error && g_hash_table_iter_next (&it, &stem, &file))
+          for (int j = 0; j <= test->n_images && !*error; j++)
+            if (!g_hash_table_contains (lists[j], stem))
+              *error = g_strdup_printf (_("%s has no counterpart in %s/%s (files pair "
+                                          "up by name)"), (char *) file, dir,
+                                        j < test->n_images ? test->folders[j] : test->labels);
+      }
+    if (!*error)
+      {
+        stems = g_list_sort (g_hash_table_get_keys (lists[0]), (GCompareFunc) strcmp);
+        for (int k = 0; k <= test->n_images; k++)
+          {
+            c->files[k] = g_ptr_array_new_with_free_func (g_free);
+            for (GList *l = stems; l; l = l->next)
+              g_ptr_array_add (c->files[k], g_strdup (g_hash_table_lookup (lists[k], l->data)));
+          }
+        g_list_free (stems);
+        c->n = c->files[0]->len;
+      }
+    for (int k = 0; k <= test->n_images; k++)
+      if (lists[k])
+        g_hash_table_unref (lists[k]);
+  }
   if (!*error && !c->n)
     *error = g_strdup_printf (_("%s: no files"), dir);
   c->labels = g_new (double, c->n);
@@ -544,7 +598,10 @@ evaluate (const Test *test,
   gegl_init (NULL, NULL);
   start = g_get_monotonic_time ();
   if (!cli_model_choice (&args, &choice))
-    goto out;
+    {
+      status = 2;
+      goto out;
+    }
   {
     GError *model_error = NULL;
 
@@ -556,7 +613,12 @@ evaluate (const Test *test,
         goto out;
       }
   }
-  root = find_root (test, argv[1], &names);
+  root = find_root (test, argv[1], &names, &error);
+  if (error)
+    {
+      cli_error ("%s", error);
+      goto out;
+    }
   if (!root)
     {
       cli_error (_("%s: no %s categories (folders with %s) in %s/%s/val, %s/val or %s"),

@@ -66,17 +66,23 @@ cli_models (int argc, char **argv)
             if (json)
               {
                 char *e = error ? cli_json_string (error->message) : NULL;
+                char *d = cli_json_string (digest ? digest : "");
 
                 printf ("{\"network\": \"%s\", \"calibration\": \"%s\", \"file\": %s, "
-                        "\"backbone_digest\": \"%s\", \"valid\": %s%s%s}\n",
-                        net->name, cal, p, digest ? digest : "",
+                        "\"backbone_digest\": %s, \"valid\": %s%s%s}\n",
+                        net->name, cal, p, d,
                         model ? "true" : "false", e ? ", \"error\": " : "", e ? e : "");
+                g_free (d);
                 g_free (e);
               }
             else
               {
+                /* The file's own text: shown only when it is a digest. */
+                gboolean hex = digest && *digest &&
+                               strspn (digest, "0123456789abcdef") == strlen (digest);
+
                 printf ("%-8s %-11s %-12.12s %s\n", net->name, cal,
-                        digest ? digest : "-", path);
+                        hex ? digest : "-", path);
                 if (error)
                   printf (_("         unusable: %s\n"), error->message);
               }

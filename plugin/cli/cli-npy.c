@@ -5,7 +5,9 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "cli.h"
 
@@ -63,7 +65,17 @@ cli_read_npy_number (const char *path,
   const char *descr, *order;
   gboolean    ok = FALSE;
   GError     *file_error = NULL;
+  GStatBuf    st;
 
+  /* A folder, a FIFO or a device would block or be read without end. */
+  if (g_stat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_FILE))
+    {
+      *error = S_ISREG (st.st_mode) ?
+        g_strdup_printf (_("%s: not a NumPy file holding one number (%lld bytes is "
+                           "too large for one)"), path, (long long) st.st_size) :
+        g_strdup_printf (_("%s is not a regular file"), path);
+      return FALSE;
+    }
   if (!g_file_get_contents (path, &data, &length, &file_error))
     {
       *error = g_strdup (file_error->message);
@@ -94,22 +106,27 @@ cli_read_npy_number (const char *path,
   offset += header_len;
   if (descr && order && shape_elements (field (header, "shape")) == 1)
     {
-      if (g_str_has_prefix (descr, "'<f8'") && length - offset == 8)
+      /* Either byte order: '<' little-endian, '>' big-endian. */
+      gboolean big = g_str_has_prefix (descr, "'>");
+
+      if ((g_str_has_prefix (descr, "'<f8'") || g_str_has_prefix (descr, "'>f8'")) &&
+          length - offset == 8)
         {
           guint64 bits;
 
           memcpy (&bits, data + offset, 8);
-          bits = GUINT64_FROM_LE (bits);
+          bits = big ? GUINT64_FROM_BE (bits) : GUINT64_FROM_LE (bits);
           memcpy (value, &bits, 8);
           ok = TRUE;
         }
-      else if (g_str_has_prefix (descr, "'<f4'") && length - offset == 4)
+      else if ((g_str_has_prefix (descr, "'<f4'") || g_str_has_prefix (descr, "'>f4'")) &&
+               length - offset == 4)
         {
           guint32 bits;
           float   f;
 
           memcpy (&bits, data + offset, 4);
-          bits = GUINT32_FROM_LE (bits);
+          bits = big ? GUINT32_FROM_BE (bits) : GUINT32_FROM_LE (bits);
           memcpy (&f, &bits, 4);
           *value = f;
           ok = TRUE;

@@ -43,7 +43,23 @@ gboolean    cli_parse_enum        (GType               type,
                                    int                *value,
                                    const char         *what);
 
-/* The image at `path` through GEGL, or NULL with *error set. */
+/* A GLogFunc that keeps the first warning (or worse) in a GString:
+ * GEGL's loaders and savers report failures only that way.
+ */
+void        cli_catch_warning     (const char         *domain,
+                                   GLogLevelFlags      level,
+                                   const char         *message,
+                                   gpointer            caught);
+
+/* The largest images read: a side, and in all. */
+#define CLI_MAX_SIDE   65536
+#define CLI_MAX_PIXELS ((guint64) 1000000000)
+
+/* The image at `path` through GEGL, or NULL with *error set: a file that
+ * is missing, a folder, unreadable, larger than the limits above (judged
+ * from its header, before decoding), or that GEGL's loader reports it
+ * could not read (GEGL would give a placeholder or a partial image).
+ */
 GeglBuffer *cli_load              (const char         *path,
                                    char              **error);
 

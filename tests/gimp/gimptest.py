@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -263,8 +264,40 @@ def check_same_png(path, reference, what, tolerance=0):
           % (what, w, h, tolerance, worst))
 
 
-def finish(profile, start):
-    if failures:
-        sys.stdout.write("\n".join(profile.logs))
+def real_cases(profile, root, prelude, call):
+    """With GEGL_PERCEPTUAL_WEIGHTS_MIRROR: the real SqueezeNet LPIPS v0.1
+    model on the official example images gives the official distance.
+    `call` is the Script-Fu that compares the layers of `pair` (from
+    load-pair) as "official"."""
+    mirror = os.environ.get("GEGL_PERCEPTUAL_WEIGHTS_MIRROR", "")
+    if not mirror:
+        print("SKIPPED real weights: set GEGL_PERCEPTUAL_WEIGHTS_MIRROR to a mirror "
+              "of the official files to compare with the official distance")
+        return
+    weights, examples = real_model(root, mirror)
+    body = "(let* ((pair (load-pair %s %s)))\n  %s)\n" % (
+        scheme_string(os.path.join(examples, "ex_ref.png")),
+        scheme_string(os.path.join(examples, "ex_p0.png")), call)
+    results = profile.run("real", prelude, body, weights)
+    check_success(results, "official", OFFICIAL_DISTANCE,
+                  "Perceptual heatmap (squeeze, lpips-v0.1): %.4f" % OFFICIAL_DISTANCE,
+                  (64, 64), True)
+
+
+def main(argv, major, run_cases):
+    """The test's main: `run_cases (profile, root, plugin_exe, module)` runs
+    every case in a throw-away profile of GIMP `major`."""
+    gimp = "gimp-console-3.0" if major == 3 else "gimp-console-2.10"
+    if len(argv) != 3:
+        sys.exit("usage: %s PLUG-IN-EXECUTABLE GEGL-MODULE" % os.path.basename(argv[0]))
+    if not shutil.which(gimp):
+        print("SKIP: %s (Debian's gimp package) is not installed" % gimp)
+        return 77
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="perc-gimp%d-" % major) as root:
+        profile = Profile(root, major, argv[1], argv[2])
+        run_cases(profile, root, argv[1], argv[2])
+        if failures:
+            sys.stdout.write("\n".join(profile.logs))
     print("%d checks failed, %.1f s" % (len(failures), time.monotonic() - start))
     return 1 if failures else 0

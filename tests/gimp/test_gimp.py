@@ -31,16 +31,11 @@ Cases:
 """
 
 import os
-import shutil
 import sys
-import tempfile
-import time
 
-from gimptest import (OFFICIAL_DISTANCE, Profile, check, check_error, check_gray_png,  # noqa: E402
-                      check_success, finish, golden_case, installed_model_dir, real_model,
-                      scheme_string, synthetic_weights, write_png, read_png_rgb)
-
-GIMP = "gimp-console-2.10"
+from gimptest import (check, check_error, check_gray_png, check_success,  # noqa: E402
+                      golden_case, installed_model_dir, main, read_png_rgb, real_cases,
+                      scheme_string, synthetic_weights, write_png)
 
 
 # What every script starts with (after gimptest's results and `try`):
@@ -218,39 +213,12 @@ def missing_cases(profile, root, module):
           "missing: no layer added by the failed calls")
 
 
-def real_cases(profile, root):
-    mirror = os.environ.get("GEGL_PERCEPTUAL_WEIGHTS_MIRROR", "")
-    if not mirror:
-        print("SKIPPED real weights: set GEGL_PERCEPTUAL_WEIGHTS_MIRROR to a mirror "
-              "of the official files to compare with the official distance")
-        return
-    weights, examples = real_model(root, mirror)
-    body = """
-(let* ((pair (load-pair %s %s)))
-  (compare "official" (car pair) (caddr pair) -1 0 0 0 1 0 0.7 ""))
-""" % (scheme_string(os.path.join(examples, "ex_ref.png")),
-       scheme_string(os.path.join(examples, "ex_p0.png")))
-    results = profile.run("real", PRELUDE, body, weights)
-    check_success(results, "official", OFFICIAL_DISTANCE,
-                  "Perceptual heatmap (squeeze, lpips-v0.1): %.4f" % OFFICIAL_DISTANCE,
-                  (64, 64), True)
-
-
-def main(argv):
-    if len(argv) != 3:
-        sys.exit("usage: test_gimp.py PLUG-IN-EXECUTABLE GEGL-MODULE")
-    if not shutil.which(GIMP):
-        print("SKIP: %s (Debian's gimp package) is not installed" % GIMP)
-        return 77
-    plugin_exe, module = argv[1], argv[2]
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="perc-gimp-") as root:
-        profile = Profile(root, 2, plugin_exe, module)
-        synthetic_cases(profile, root)
-        missing_cases(profile, root, module)
-        real_cases(profile, root)
-        return finish(profile, start)
+def run_cases(profile, root, plugin_exe, module):
+    synthetic_cases(profile, root)
+    missing_cases(profile, root, module)
+    real_cases(profile, root, PRELUDE,
+               '(compare "official" (car pair) (caddr pair) -1 0 0 0 1 0 0.7 "")')
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, 2, run_cases))

@@ -33,17 +33,12 @@ Cases:
 """
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 
-from gimptest import (OFFICIAL_DISTANCE, Profile, check, check_error, check_gray_png,  # noqa: E402
-                      check_same_png, check_success, finish, golden_case, installed_model_dir,
-                      read_png_rgb, real_model, scheme_string, synthetic_weights, write_png)
-
-GIMP = "gimp-console-3.0"
+from gimptest import (Profile, check, check_error, check_gray_png, check_same_png,  # noqa: E402
+                      check_success, golden_case, installed_model_dir, main, read_png_rgb,
+                      real_cases, scheme_string, synthetic_weights, write_png)
 
 PRELUDE = r"""
 ; An image with `reference` as its layer and `compared` above it:
@@ -308,44 +303,18 @@ def german_cases(root, plugin_exe, module, catalogue):
     return profile
 
 
-def real_cases(profile, root):
-    mirror = os.environ.get("GEGL_PERCEPTUAL_WEIGHTS_MIRROR", "")
-    if not mirror:
-        print("SKIPPED real weights: set GEGL_PERCEPTUAL_WEIGHTS_MIRROR to a mirror "
-              "of the official files to compare with the official distance")
-        return
-    weights, examples = real_model(root, mirror)
-    body = """
-(let* ((pair (load-pair %s %s)))
-  (compare "official" (car pair) (vector (caddr pair)) -1 "squeeze" "default" "heatmap" 1 "magma" 0.7 ""))
-""" % (scheme_string(os.path.join(examples, "ex_ref.png")),
-       scheme_string(os.path.join(examples, "ex_p0.png")))
-    results = profile.run("real", PRELUDE, body, weights)
-    check_success(results, "official", OFFICIAL_DISTANCE,
-                  "Perceptual heatmap (squeeze, lpips-v0.1): %.4f" % OFFICIAL_DISTANCE,
-                  (64, 64), True)
-
-
-def main(argv):
-    if len(argv) != 3:
-        sys.exit("usage: test_gimp3.py PLUG-IN-EXECUTABLE GEGL-MODULE")
-    if not shutil.which(GIMP):
-        print("SKIP: %s (Debian's gimp package) is not installed" % GIMP)
-        return 77
-    plugin_exe, module = argv[1], argv[2]
+def run_cases(profile, root, plugin_exe, module):
+    synthetic_cases(profile, root, module)
+    missing_cases(profile, root, module)
     # The build's catalogues: <build>/po beside <build>/plugin.
     catalogue = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(module))), "po")
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="perc-gimp3-") as root:
-        profile = Profile(root, 3, plugin_exe, module)
-        synthetic_cases(profile, root, module)
-        missing_cases(profile, root, module)
-        german = german_cases(root, plugin_exe, module, catalogue)
-        real_cases(profile, root)
-        if german:
-            profile.logs += german.logs
-        return finish(profile, start)
+    german = german_cases(root, plugin_exe, module, catalogue)
+    real_cases(profile, root, PRELUDE,
+               '(compare "official" (car pair) (vector (caddr pair)) -1 "squeeze" "default" '
+               '"heatmap" 1 "magma" 0.7 "")')
+    if german:
+        profile.logs += german.logs
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, 3, run_cases))

@@ -387,6 +387,20 @@ test_failures (void)
     g_object_unref (nan);
   }
 
+  /* One finite but huge pixel: the network overflows, and the status says
+   * so rather than "Compared".
+   */
+  {
+    GeglBuffer *huge = gegl_buffer_dup (b);
+
+    gegl_buffer_set (huge, GEGL_RECTANGLE (5, 6, 1, 1), 0, babl_format ("R'G'B'A float"),
+                     (float[]) { 3e38f, 0.5f, 0.5f, 1.0f }, GEGL_AUTO_ROWSTRIDE);
+    g = make_graph ("perceptual:distance", a, huge);
+    expect_failure (&g, "the distance is not finite", TRUE);
+    g_object_unref (g.graph);
+    g_object_unref (huge);
+  }
+
   g = make_graph ("perceptual:distance", a, b);
   gegl_node_set (g.op, "weights", corrupt, NULL);
   expect_failure (&g, "not a valid safetensors file", TRUE);
@@ -401,7 +415,7 @@ test_failures (void)
     char *alex = g_build_filename (tmpdir, "alex-lpips-v0.1.safetensors", NULL);
 
     gegl_node_set (g.op, "weights", alex, "network", 0, NULL);
-    expect_failure (&g, "holds a alex model, but the network chosen is squeeze", TRUE);
+    expect_failure (&g, "holds a model of the alex network, but the network chosen is squeeze", TRUE);
     g_free (alex);
   }
   g_object_unref (g.graph);

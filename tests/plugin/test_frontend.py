@@ -99,8 +99,8 @@ class Compare(unittest.TestCase):
         for args, message in (((a, path("nothing.png")), "nothing.png: no such file"),
                               ((a, junk), "junk.png: cannot read this image"),
                               ((a, small), "the images differ in size: %s is 33x25, %s is 20x20" % (a, small)),
-                              ((a, b, "--heatmap", path("no/such/dir/h.png")), "could not write the file"),
-                              ((a, b, "--map", path("map.xyz")), "GEGL cannot write \".xyz\" files")):
+                              ((a, b, "--heatmap", path("no/such/dir/h.png")), "cannot write in"),
+                              ((a, b, "--map", path("map.xyz")), "GEGL cannot write “.xyz” files")):
             proc = run("compare", *args, ok=False)
             self.assertEqual(proc.returncode, 1, proc.stderr)
             self.assertIn(message, proc.stderr)

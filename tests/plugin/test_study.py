@@ -127,12 +127,13 @@ class Compare(unittest.TestCase):
                 (("--weights", weights, "-c", "lpips-v0.1"),
                  "the model holds unweighted weights, not lpips-v0.1"),
                 (("--weights", weights, "-n", "resnet18"),
-                 "holds a resnet6 model, but the network chosen is resnet18"),
+                 "holds a model of the resnet6 network, but the network chosen is resnet18"),
                 (("-n", "resnet50"), "fetch resnet50 --calibration unweighted"),
                 (("-d", "gram"), "unknown distance function \"gram\" (choose from spatial, "
                                  "mean-pool, style)")):
             proc = run("compare", a, b, *args, ok=False)
-            self.assertEqual(proc.returncode, 1, proc.stderr)
+            # An unknown choice is wrong usage; the rest are errors.
+            self.assertEqual(proc.returncode, 2 if "unknown" in message else 1, proc.stderr)
             self.assertIn(message, proc.stderr)
             self.assertEqual(proc.stdout, "")
 
@@ -212,7 +213,7 @@ class Evaluate(unittest.TestCase):
         cases = []
         root = self.small_set("missing")
         os.unlink(os.path.join(root, "judge", "000002.npy"))
-        cases.append((root, "judge has 2: they must pair up"))
+        cases.append((root, "has no counterpart in"))
         for name, content, message in (
                 ("junk", b"not numpy", "not a NumPy file holding one float32 or float64 number"),
                 ("int", None, "not a NumPy file"),

@@ -11,6 +11,7 @@ import io
 import struct
 import sys
 import zipfile
+import zlib
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
@@ -251,6 +252,66 @@ def write_zip(path, entries, prefix="archive", byteorder="little", metadata=None
             z.writestr(prefix + "/data/" + key, blob)
         z.writestr(prefix + "/version", "3\n")
     return path
+
+
+def deflated_zeros(nbytes):
+    """(raw deflate stream, CRC-32) of `nbytes` zero bytes, `nbytes` a
+    multiple of 1 MiB.  The stream repeats one full-flush block of 1 MiB, so a
+    gigabyte costs a second instead of the compression of a gigabyte."""
+    chunk = bytes(1 << 20)
+    if nbytes % len(chunk):
+        raise ValueError("deflated_zeros: %d is not a multiple of 1 MiB" % nbytes)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(nbytes // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    return block * (nbytes // len(chunk)) + zlib.compressobj(9, zlib.DEFLATED, -15).flush(), crc
+
+
+def write_raw_zip(path, members):
+    """A zip archive written field by field (not with zipfile), so that a
+    member's declared sizes, CRC or method can lie.  `members` are dicts:
+    name, data (the bytes stored in the archive) and optionally method (0
+    stored, 8 deflated), crc and size (the uncompressed size; both default
+    to those of `data`), and local_size, the size in the local header."""
+    out = io.BytesIO()
+    central = io.BytesIO()
+    for m in members:
+        name = m["name"].encode("utf-8")
+        data = m["data"]
+        size = m.get("size", len(data))
+        crc = m.get("crc", zlib.crc32(data))
+        method = m.get("method", 0)
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc,
+                              len(data), m.get("local_size", size), len(name), 0))
+        out.write(name)
+        out.write(data)
+        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21,
+                                  crc, len(data), size, len(name), 0, 0, 0, 0, 0, offset))
+        central.write(name)
+    start = out.tell()
+    directory = central.getvalue()
+    out.write(directory)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                          len(directory), start, 0))
+    with open(path, "wb") as f:
+        f.write(out.getvalue())
+    return path
+
+
+def zip_members(entries, prefix="archive"):
+    """The members of a zip-format file of `entries`, for write_raw_zip: a
+    dict name -> member dict, in file order (data.pkl, byteorder, data/...)."""
+    data, storages = state_dict_pickle(entries)
+    members = collections.OrderedDict()
+    members["data.pkl"] = {"name": prefix + "/data.pkl", "data": data}
+    members["byteorder"] = {"name": prefix + "/byteorder", "data": b"little"}
+    for key, storage in storages.items():
+        members[key] = {"name": prefix + "/data/" + key, "data": storage.data()}
+    members["version"] = {"name": prefix + "/version", "data": b"3\n"}
+    return members
 
 
 def plain_pickle(value):

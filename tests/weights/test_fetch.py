@@ -152,14 +152,24 @@ class Fetch(unittest.TestCase):
         with open(out, "rb") as a, open(path, "rb") as b:
             self.assertEqual(a.read(), b.read())
         # installed already: left alone unless --force
+        with open(path, "rb") as f:
+            good = f.read()
+        inode = os.stat(path).st_ino
+        r = self.fetch("squeeze", "--mirror", m, XDG_DATA_HOME=xdg)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("already installed", r.stdout)
+        self.assertEqual(os.stat(path).st_ino, inode)
+        r = self.fetch("squeeze", "--mirror", m, "--force", XDG_DATA_HOME=xdg)
+        self.installed(r, path)
+        # a damaged installed file is not "installed": it is installed again
         with open(path, "ab") as f:
             f.write(b"x")
         r = self.fetch("squeeze", "--mirror", m, XDG_DATA_HOME=xdg)
-        self.assertEqual(r.returncode, 0)
-        self.assertIn("already installed", r.stdout)
-        self.assertRaises(safetensors.SafetensorsError, safetensors.read, path)
-        r = self.fetch("squeeze", "--mirror", m, "--force", XDG_DATA_HOME=xdg)
+        self.assertEqual(r.stderr, "fetch: the installed %s is damaged: 1 bytes after the last "
+                         "tensor; installing it again\n" % path)
         self.installed(r, path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), good)
 
     def test_mirror_from_environment(self):
         m = self.mirror({"torchvision/" + self.official: self.backbone,

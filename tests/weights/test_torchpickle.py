@@ -12,6 +12,7 @@ import struct
 import tempfile
 import unittest
 import zipfile
+import zlib
 
 import wtest
 import pthwriter as P
@@ -317,6 +318,145 @@ class Broken(unittest.TestCase):
         finally:
             if hasattr(signal, "alarm"):
                 signal.alarm(0)
+
+
+class Limits(unittest.TestCase):
+    """The bounds on work, memory and messages (see torchpickle's docstring)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.tmp.name, "limits.pth")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def fails(self, pattern, **kw):
+        with self.assertRaises(torchpickle.TorchFileError) as cm:
+            torchpickle.load(self.path, **kw)
+        self.assertTrue(str(cm.exception).startswith(self.path + ": "), str(cm.exception))
+        self.assertRegex(str(cm.exception), pattern)
+        return str(cm.exception)
+
+    def zip_pickle(self, data):
+        P.write_zip(self.path, [], pickle_bytes=data)
+
+    def test_describe(self):
+        node = []
+        for _ in range(100):
+            node = [node, node]
+        self.assertEqual(torchpickle.describe(node), "[[[[...], ...], ...], ...]")
+        text = torchpickle.describe(("a" * 100, 1 << 300, b"x"))
+        self.assertEqual((len(text), text[:5], text[-4:]), (60, "('aaa", "a..."))
+        self.assertEqual(torchpickle.describe((1 << 300, b"x")), "(<301-bit integer>, b'x')")
+        self.assertEqual(torchpickle.describe({"k": (1,)}), "{'k': (1,)}")
+        self.assertEqual(torchpickle.describe(list(range(10))), "[0, 1, 2, 3, 4, 5, ...]")
+
+    def test_step_budget(self):
+        # one list of pairs, turned into an OrderedDict again and again:
+        # each call costs as many steps as there are pairs
+        p = P.Pickle().glob("collections", "OrderedDict").raw(b"q\x00").raw(b"]q\x01(")
+        for k in range(1000):
+            p.raw(b"(").str("k%d" % k).none().raw(b"l")
+        p.raw(b"e")
+        for _ in range(1000):
+            p.raw(b"h\x00h\x01\x85R0")
+        data = p.none().stop()
+        self.zip_pickle(data)
+        self.fails(r"archive/data\.pkl: the pickle takes more steps than its \d+ bytes allow")
+
+    def test_keys_must_be_strings(self):
+        for key in (b"(K\x01K\x02t", b"K\x01", b"G" + struct.pack(">d", 0.5), b"N"):
+            self.zip_pickle(b"\x80\x02}" + key + b"Ns.")
+            self.fails(r"a dict key is .*, not a string")
+        self.zip_pickle(b"\x80\x02ccollections\nOrderedDict\n]K\x01N\x86a\x85R.")
+        self.fails(r"a dict key is 1, not a string")
+
+    def test_refused_opcodes(self):
+        for op in (b"\x8f", b"\x91", b"\x97", b"P1\n", b"\x82\x01"):
+            self.zip_pickle(b"\x80\x04" + op + b".")
+            self.fails(r"unsupported pickle opcode")
+        self.zip_pickle(b"\x80\x02]K\x01b.")
+        self.fails(r"the pickle tries to modify \[\]")
+        self.zip_pickle(b"\x80\x02X\x01\x00\x00\x00x)R.")
+        self.fails(r"the pickle calls 'x', which is not an allowed global")
+
+    def test_pickle_length(self):
+        entries = [("a" * 500, P.tensor([1.0]))]
+        P.write_zip(self.path, entries)
+        self.assertEqual(len(torchpickle.load(self.path, max_pickle_bytes=1000)), 1)
+        self.fails(r"zip member archive/data\.pkl is too large \(\d+ bytes; a pickle may have "
+                   r"300\)", max_pickle_bytes=300)
+        P.write_legacy(self.path, entries)
+        self.assertEqual(len(torchpickle.load(self.path, max_pickle_bytes=1000)), 1)
+        self.fails(r"object: the pickle is longer than 300 bytes", max_pickle_bytes=300)
+
+    def test_storage_sizes(self):
+        big = P.Storage([0.5] * 20000)
+        # a storage much larger than the span of its tensors
+        P.write_zip(self.path, [("a", P.Tensor(big, (2,)))])
+        self.fails(r"storage 0 holds 80000 bytes, but the tensors on it use only 8 \(a padded")
+        for write in (P.write_zip, P.write_legacy):
+            # shared with an unselected tensor: what the selection needs counts
+            write(self.path, [("a", P.Tensor(big, (2,))), ("b", P.Tensor(big, (20000,)))])
+            self.assertEqual(len(torchpickle.load(self.path)), 2)
+            saved = torchpickle.READ_SLACK_BYTES
+            torchpickle.READ_SLACK_BYTES = 1000
+            try:
+                self.fails(r"the selected tensors need 8 bytes, but their storages hold 80000",
+                           select=["a"])
+            finally:
+                torchpickle.READ_SLACK_BYTES = saved
+            self.fails(r"storages hold 80000 bytes, more than the 4096 bytes allowed",
+                       max_bytes=4096)
+        # stride-0 views may not expand the storages read by more than MAX_EXPANSION
+        one = P.Storage([1.0])
+        P.write_zip(self.path, [("e%d" % k, P.Tensor(one, (1 << 21,), (0,))) for k in range(3)])
+        self.fails(r"the selected tensors have 6291456 elements, 6291455 more than their "
+                   r"storages hold")
+
+    def test_check_runs_before_any_read(self):
+        P.write_zip(self.path, [("a", P.tensor([1.0, 2.0]))], truncate={"0": 3})
+        seen = []
+
+        def check(selected, index):
+            seen.append((dict(selected), dict(index)))
+            raise KeyError("refused by the caller")
+        with self.assertRaises(KeyError):
+            torchpickle.load(self.path, check=check)
+        self.assertEqual(seen, [({"a": ((2,), "float32")}, {"a": ((2,), "float32")})])
+
+    def test_zip_members_are_read_with_a_hard_limit(self):
+        entries = [("a", P.tensor([0.0] * 256))]
+        members = P.zip_members(entries)
+        stream, crc = P.deflated_zeros(1 << 20)
+        members["0"].update(data=stream, method=8, crc=zlib.crc32(bytes(1024)), size=1024)
+        P.write_raw_zip(self.path, list(members.values()))
+        self.fails(r"zip member archive/data/0 holds more than its declared 1024 bytes")
+        members = P.zip_members(entries)
+        members["0"].update(method=12)
+        P.write_raw_zip(self.path, list(members.values()))
+        self.fails(r"zip member archive/data/0 uses compression method 12 \(only stored and "
+                   r"deflated")
+        members = P.zip_members(entries)
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        members["0"].update(data=c.compress(bytes(1024)) + c.flush() + b"junk", method=8,
+                            crc=zlib.crc32(bytes(1024)), size=1024)
+        P.write_raw_zip(self.path, list(members.values()))
+        self.fails(r"its compressed data end before its declared compressed size")
+        members = P.zip_members(entries)
+        members["0"].update(local_size=1 << 30)    # ignored: the central directory counts
+        P.write_raw_zip(self.path, list(members.values()))
+        self.assertEqual(list(torchpickle.load(self.path)["a"][1]), [0.0] * 256)
+
+    def test_non_regular_files(self):
+        with self.assertRaisesRegex(torchpickle.TorchFileError, r": is a directory, not a "
+                                                                r"regular file$"):
+            torchpickle.load(self.tmp.name)
+        fifo = os.path.join(self.tmp.name, "fifo")
+        os.mkfifo(fifo)
+        with self.assertRaisesRegex(torchpickle.TorchFileError, r"fifo: is a FIFO, not a "
+                                                                r"regular file$"):
+            torchpickle.inspect(fifo)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ Environment:
                                   (lpips/v0.1/squeeze.pth, torchvision/...)
   GEGL_PERCEPTUAL_TORCH_PYTHON    a python with torch and torchvision
                                   (default /usr/bin/python3)
+  GEGL_PERCEPTUAL_FUZZ_SECONDS    how long test_fuzz_pth.py runs (default 60)
+  GEGL_PERCEPTUAL_FUZZ_SEED       its seed (default a fixed one)
 """
 
 import os

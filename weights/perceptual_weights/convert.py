@@ -8,6 +8,13 @@ dropped, but any other tensor of the stem or of a kept stage (an extra block,
 a bottleneck's conv3 in a basic description, a bias) is an error, as is a
 missing one.  ResNets are unweighted unless a calibration is given (one lin
 layer per tap, the stem last).
+
+Every input is checked before its storages are read: the names, shapes and
+dtypes the file declares must fit the network (archs.py), and no more
+storage bytes are read than the network's tensors need (torchpickle.load's
+limits, plus `storage_limit`); a pickle may be `pickle_limit` bytes long.
+The output is written to a temporary file in its folder and renamed into
+place when complete; an output that is one of the inputs is refused.
 """
 
 import argparse
@@ -19,7 +26,7 @@ import os
 import re
 import sys
 
-from . import archs, safetensors, torchpickle
+from . import archs, files, safetensors, torchpickle
 
 CALIBRATIONS = ("lpips-v0.1", "lpips-v0.0", "unweighted")
 NO_CALIBRATION_SOURCE = "none"  # calibration_source of unweighted models
@@ -31,6 +38,12 @@ OFFICIAL_NAME = re.compile(r"^(?P<stem>.+)-(?P<prefix>[0-9a-f]{8})\.pth$")
 # Key prefixes of state dicts saved from a wrapped model.
 KEY_PREFIXES = ("", "module.", "net.")
 
+# A pickle may have PICKLE_BYTES_BASE bytes plus PICKLE_BYTES_PER_TENSOR per
+# tensor of the network (torch.save writes 120 to 160 bytes per entry).
+PICKLE_BYTES_BASE = 256 << 10
+PICKLE_BYTES_PER_TENSOR = 1024
+NAME_CHARS = 200                # of a name from a file, in a message
+
 DEFAULT_MANIFEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "manifest.json")
 
@@ -40,14 +53,45 @@ class ConvertError(Exception):
 
 
 def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
+    """SHA-256 of the regular file `path`; OSError (files.FileProblem for a
+    directory, FIFO or device) if it cannot be read."""
+    with files.open_regular(path) as f:
+        h = hashlib.sha256()
         while True:
             block = f.read(1 << 20)
             if not block:
                 break
             h.update(block)
     return h.hexdigest()
+
+
+def _file_error(path, e):
+    """ConvertError for the OSError `e` about `path`."""
+    return ConvertError("%s: %s" % (path, e.strerror or e))
+
+
+def _shown(name):
+    """A name from a file, cut for a message."""
+    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 3] + "..."
+
+
+def _count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def storage_limit(shapes):
+    """Bytes of storage read at most for tensors of `shapes` (a dict name ->
+    shape): what they need as float64, the widest dtype read, plus the
+    reader's slack."""
+    return torchpickle.read_limit(8 * sum(_count(s) for s in shapes.values()))
+
+
+def pickle_limit(count):
+    """Bytes a pickle may have for a network of `count` tensors."""
+    return PICKLE_BYTES_BASE + PICKLE_BYTES_PER_TENSOR * count
 
 
 def official_prefix(path):
@@ -66,7 +110,7 @@ def check_official_name(path, digest=None):
         try:
             digest = sha256_file(path)
         except OSError as e:
-            raise ConvertError("%s: %s" % (path, e.strerror or e)) from None
+            raise _file_error(path, e) from None
     if not digest.startswith(prefix):
         raise ConvertError("%s: SHA-256 %s does not start with %s as the file name says "
                            "(corrupted or renamed file; --no-check-name skips this check)"
@@ -74,11 +118,15 @@ def check_official_name(path, digest=None):
 
 
 def _names(names, limit=4):
-    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+    return ", ".join(_shown(n) for n in names[:limit]) + (", ..." if len(names) > limit
+                                                           else "")
 
 
 def _shape(shape):
-    return "[%s]" % ", ".join(str(d) for d in shape)
+    text = "[%s]" % ", ".join(str(d) for d in shape[:8])
+    if len(shape) > 8 or len(text) > 200:
+        text = text[:190].rstrip("]") + ", ... (%d dimensions)]" % len(shape)
+    return text
 
 
 def _all_finite(values):
@@ -114,27 +162,30 @@ def _resnet_extra(path, network, block, blocks, names, shapes):
                 continue
             if m.group("stage") is None:
                 return ConvertError("%s: unexpected tensor %s in the stem of %s"
-                                    % (path, name, what))
+                                    % (path, _shown(name), what))
             stage, index = int(m.group("stage")), int(m.group("block"))
             if index >= blocks[stage - 1]:
                 return ConvertError(
                     "%s: tensor %s belongs to block %d of stage %d, but stage %d of %s has "
                     "%d block%s (a deeper ResNet? Only whole stages beyond the description "
-                    "are dropped)" % (path, name, index + 1, stage, stage, what,
+                    "are dropped)" % (path, _shown(name), index + 1, stage, stage, what,
                                       blocks[stage - 1], "s" if blocks[stage - 1] > 1 else ""))
             hint = ""
             if block == "basic" and (".conv3." in rest or ".bn3." in rest):
                 hint = " (a ResNet of bottleneck blocks?)"
-            return ConvertError("%s: unexpected tensor %s for %s%s" % (path, name, what, hint))
+            return ConvertError("%s: unexpected tensor %s for %s%s"
+                                % (path, _shown(name), what, hint))
     return None
 
 
-def read_backbone(network, path, resnet_block=None, resnet_blocks=None):
+def read_backbone(network, path, resnet_block=None, resnet_blocks=None, fileobj=None):
     """The backbone tensors of `network` from the torchvision state dict in
     `path`, as an OrderedDict key -> (shape, array('f')) in `archs` order.
 
     A ResNet is named by a standard name or described by `resnet_block` and
-    `resnet_blocks` (see archs.resnet_description)."""
+    `resnet_blocks` (see archs.resnet_description).  Every name and shape is
+    checked before any tensor data is read.  `fileobj`, an open binary file,
+    is read instead of opening `path`."""
     resnet = _describe(network, resnet_block, resnet_blocks)
     shapes = archs.backbone_tensors(network, resnet_block, resnet_blocks)
     names = []
@@ -149,64 +200,80 @@ def read_backbone(network, path, resnet_block=None, resnet_blocks=None):
         names.append(name)
         return strip(name) is not None
 
+    def check(selected, index):
+        found = {}
+        for name, (shape, dtype) in selected.items():
+            key = strip(name)
+            if key in found:
+                raise ConvertError("%s: tensor %s is present under two names" % (path, key))
+            found[key] = shape
+        missing = [k for k in shapes if k not in found]
+        if missing:
+            present = list(index)
+            raise ConvertError("%s: missing tensor%s %s (is this a torchvision %s state dict? "
+                               "The file has %d tensors: %s)"
+                               % (path, "s" if len(missing) > 1 else "", _names(missing),
+                                  network, len(present), _names(present)))
+        if resnet is not None:
+            extra = _resnet_extra(path, network, resnet[0], resnet[1], names, shapes)
+            if extra is not None:
+                raise extra
+        for key, shape in shapes.items():
+            if tuple(found[key]) != tuple(shape):
+                raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
+                                   % (path, key, _shape(found[key]), _shape(shape), network))
+
     try:
-        found = torchpickle.load(path, select=select)
+        found = torchpickle.load(path, select=select, check=check,
+                                 max_bytes=storage_limit(shapes),
+                                 max_pickle_bytes=pickle_limit(len(shapes)), fileobj=fileobj)
     except torchpickle.TorchFileError as e:
         raise ConvertError(str(e)) from None
-    tensors = {}
-    for name, value in found.items():
-        key = strip(name)
-        if key in tensors:
-            raise ConvertError("%s: tensor %s is present under two names" % (path, key))
-        tensors[key] = value
-    missing = [k for k in shapes if k not in tensors]
-    if missing:
-        present = list(torchpickle.inspect(path))
-        raise ConvertError("%s: missing tensor%s %s (is this a torchvision %s state dict? "
-                           "The file has %d tensors: %s)"
-                           % (path, "s" if len(missing) > 1 else "", _names(missing),
-                              network, len(present), _names(present)))
-    if resnet is not None:
-        extra = _resnet_extra(path, network, resnet[0], resnet[1], names, shapes)
-        if extra is not None:
-            raise extra
+    tensors = dict((strip(name), value) for name, value in found.items())
     out = collections.OrderedDict()
     for key, shape in shapes.items():
         got, values = tensors[key]
-        if tuple(got) != tuple(shape):
-            raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
-                               % (path, key, _shape(got), _shape(shape), network))
         if not _all_finite(values):
             raise ConvertError("%s: tensor %s holds non-finite values" % (path, key))
         out[key] = (tuple(shape), values)
     return out
 
 
-def read_calibration(network, path, resnet_block=None, resnet_blocks=None):
+def read_calibration(network, path, resnet_block=None, resnet_blocks=None, fileobj=None):
     """The LPIPS lin weights for `network` from `path`, as an OrderedDict
     `lin.{k}.weight` -> ((C,), array('f')).  A ResNet's file has one layer
-    per tap: the stages, then the stem."""
+    per tap: the stages, then the stem.  Every name and shape is checked
+    before any tensor data is read.  `fileobj`, an open binary file, is read
+    instead of opening `path`."""
     _describe(network, resnet_block, resnet_blocks)
     channels = archs.tap_channels(network, resnet_block, resnet_blocks)
+    names = ["lin%d.model.1.weight" % k for k in range(len(channels))]
+    shapes = collections.OrderedDict((name, (1, c, 1, 1)) for name, c in zip(names, channels))
+
+    def check(selected, index):
+        layers = sorted(k for k in selected if re.match(r"^lin\d+\.model\.1\.weight$", k))
+        other = [k for k in selected if k not in layers]
+        if other:
+            raise ConvertError("%s: unexpected tensor %s (not an LPIPS calibration file?)"
+                               % (path, _shown(other[0])))
+        if set(layers) != set(names):
+            raise ConvertError("%s: %d calibration layers, but %s has %d taps (the calibration "
+                               "of another network?)" % (path, len(layers), network,
+                                                         len(channels)))
+        for name, shape in shapes.items():
+            got = selected[name][0]
+            if tuple(got) != shape:
+                raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
+                                   % (path, name, _shape(got), _shape(shape), network))
+
     try:
-        found = torchpickle.load(path)
+        found = torchpickle.load(path, check=check, max_bytes=storage_limit(shapes),
+                                 max_pickle_bytes=pickle_limit(len(shapes)), fileobj=fileobj)
     except torchpickle.TorchFileError as e:
         raise ConvertError(str(e)) from None
-    names = ["lin%d.model.1.weight" % k for k in range(len(channels))]
-    layers = sorted(k for k in found if re.match(r"^lin\d+\.model\.1\.weight$", k))
-    other = [k for k in found if k not in layers]
-    if other:
-        raise ConvertError("%s: unexpected tensor %s (not an LPIPS calibration file?)"
-                           % (path, other[0]))
-    if set(layers) != set(names):
-        raise ConvertError("%s: %d calibration layers, but %s has %d taps (the calibration of "
-                           "another network?)" % (path, len(layers), network, len(channels)))
     out = collections.OrderedDict()
     for k, (name, c) in enumerate(zip(names, channels)):
         shape, values = found[name]
-        if tuple(shape) != (1, c, 1, 1):
-            raise ConvertError("%s: tensor %s has shape %s, expected %s for network %s"
-                               % (path, name, _shape(shape), _shape((1, c, 1, 1)), network))
         if not _all_finite(values):
             raise ConvertError("%s: tensor %s holds non-finite values" % (path, name))
         if len(values) and min(values) < 0:
@@ -263,15 +330,21 @@ def build(network, backbone, calibration, label, backbone_source, calibration_so
     return tensors, metadata
 
 
-def write_model(path, tensors, metadata):
-    try:
-        safetensors.write(path, tensors, metadata)
-    except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        raise
+def write_model(path, tensors, metadata, mode=None):
+    """Write the model file `path` atomically (files.write_atomically): a
+    failure or a kill leaves `path` as it was.  OSError on failure."""
+    files.write_atomically(path, lambda f: safetensors.write_to(f, tensors, metadata), mode)
+
+
+def check_output(out_path, inputs):
+    """ConvertError if `out_path` is a directory or one of the files
+    `inputs` (also through a link): an output never replaces an input."""
+    if os.path.isdir(out_path):
+        raise ConvertError("%s: is a directory" % out_path)
+    for what, path in inputs:
+        if path is not None and files.same_file(out_path, path):
+            raise ConvertError("%s: is the %s file %s; refusing to overwrite an input"
+                               % (out_path, what, path))
 
 
 def convert(network, backbone_path, calibration_path, lpips_version, out_path,
@@ -286,6 +359,8 @@ def convert(network, backbone_path, calibration_path, lpips_version, out_path,
         raise ConvertError("unknown network %r (known: %s)" % (network, ", ".join(archs.NETWORKS)))
     _describe(network, resnet_block, resnet_blocks)
     label = calibration_label(lpips_version if calibration_path else None)
+    check_output(out_path, (("backbone", backbone_path), ("calibration", calibration_path),
+                            ("manifest", manifest_path)))
     if check_name:
         check_official_name(backbone_path)
     calibration = None
@@ -293,7 +368,7 @@ def convert(network, backbone_path, calibration_path, lpips_version, out_path,
         try:
             digest = sha256_file(calibration_path)
         except OSError as e:
-            raise ConvertError("%s: %s" % (calibration_path, e.strerror or e)) from None
+            raise _file_error(calibration_path, e) from None
         known = known_calibration(digest, manifest_path)
         if known is not None and known != (network, label):
             raise ConvertError("%s: this is the official %s calibration of %s, not %s of %s"
@@ -364,6 +439,11 @@ def main(argv=None):
         parser.error("--calibration needs --lpips-version {0.1,0.0}")
     if not args.calibration and args.lpips_version:
         parser.error("--lpips-version goes with --calibration, not --unweighted")
+    for option, path in (("--backbone", args.backbone), ("--calibration", args.calibration),
+                         ("manifest", DEFAULT_MANIFEST)):
+        if path is not None and files.same_file(args.output, path):
+            parser.error("argument -o/--output: %s is the %s file; refusing to overwrite an "
+                         "input" % (args.output, option))
     try:
         metadata, tensors = convert(args.network, args.backbone, args.calibration,
                                     args.lpips_version, args.output,

@@ -1,16 +1,37 @@
-"""Fetching, checking, converting and installing model files."""
+"""Fetching, checking, converting and installing model files.
+
+A source file (from the mirror or downloaded) is opened once, as a regular
+file of at most MAX_DOWNLOAD bytes; its SHA-256 is computed first, in blocks,
+and the file is parsed only after that: when a byte-level pin (the full
+`sha256`, or the `sha256_prefix` of its official name) identifies it, or
+when the `backbone_digest` of its tensors is the one pin left to try (the
+parse is then bounded by the network's size, see convert).  The parse reads
+the very bytes that were hashed (the same open file).
+
+An installed `<network>-<calibration>.safetensors` counts as installed only
+when `check_installed` accepts it: a complete model file with the metadata,
+tensor names and shapes fetch writes, finite weights and backbone tensors
+with the digest its metadata records (and the manifest pins, if it does).  A
+damaged file (cut, unreadable, or with data that do not match its digest) is
+installed again; a directory, another kind of file or another model in its
+place is refused and left alone (--force replaces a file, never a
+directory).  The model is written to a temporary file in the destination,
+flushed to disk and renamed into place; it never replaces an input.
+"""
 
 import argparse
+import collections
 import http.client
 import os
 import socket
+import stat
 import sys
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from . import archs, convert, safetensors
+from . import archs, convert, files, safetensors
 
 MANIFEST_FORMAT = "gegl-perceptual-weights-manifest"
 MIRROR_ENV = "GEGL_PERCEPTUAL_WEIGHTS_MIRROR"
@@ -140,6 +161,20 @@ def download(url, path, log):
     return path
 
 
+def _digest_file(f, path):
+    """SHA-256 of the open source file `f`, which may have MAX_DOWNLOAD
+    bytes (a larger one is refused before anything is read); leaves `f` at
+    its start for the parse."""
+    size = os.fstat(f.fileno()).st_size
+    if size > MAX_DOWNLOAD:
+        raise files.FileProblem(path, "%d bytes, more than the %d a source file may have"
+                                % (size, MAX_DOWNLOAD))
+    f.seek(0)
+    digest = files.sha256_stream(f, MAX_DOWNLOAD, path)[0]
+    f.seek(0)
+    return digest
+
+
 def _describe_calibration(digest, manifest_path):
     known = convert.known_calibration(digest, manifest_path)
     if known is None:
@@ -147,19 +182,28 @@ def _describe_calibration(digest, manifest_path):
     return " (it is the official %s calibration of %s)" % (known[1], known[0])
 
 
-def check_calibration(network, label, item, path, manifest_path):
-    """Reasons to refuse the calibration file `path` (empty list: accepted)."""
-    digest = convert.sha256_file(path)
+def check_calibration(network, label, item, path, manifest_path, f=None):
+    """Reasons to refuse the calibration file `path` (empty list: accepted).
+    Only its digest is computed: nothing is parsed.  `f` is the open file."""
+    if f is None:
+        with files.open_regular(path) as f:
+            return check_calibration(network, label, item, path, manifest_path, f)
+    digest = _digest_file(f, path)
     if digest == item["sha256"]:
         return []
     return ["SHA-256 %s differs from the pinned %s%s"
             % (digest, item["sha256"], _describe_calibration(digest, manifest_path))]
 
 
-def check_backbone(network, item, path):
+def check_backbone(network, item, path, f=None):
     """(tensors, reasons): the backbone tensors read from `path` when one of
-    the pins identifies it, else None and why it was refused."""
-    digest = convert.sha256_file(path)
+    the pins identifies it, else None and why it was refused.  The file's
+    SHA-256 is checked first; it is parsed only when that identifies it or
+    when a `backbone_digest` pin remains to be tried.  `f` is the open file."""
+    if f is None:
+        with files.open_regular(path) as f:
+            return check_backbone(network, item, path, f)
+    digest = _digest_file(f, path)
     reasons = []
     trusted = False
     if "sha256" in item:
@@ -173,22 +217,22 @@ def check_backbone(network, item, path):
         else:
             reasons.append("SHA-256 %s does not start with %s as its official name says"
                            % (digest, item["sha256_prefix"]))
+    if not trusted and "backbone_digest" not in item:
+        return None, reasons or ["the manifest has no pin that applies to this file name"]
     try:
-        tensors = convert.read_backbone(network, path)
+        tensors = convert.read_backbone(network, path, fileobj=f)
     except convert.ConvertError as e:
         problem = str(e)
         if problem.startswith(path + ": "):
             problem = problem[len(path) + 2:]
         return None, reasons + ["cannot be converted: %s" % problem]
-    if not trusted and "backbone_digest" in item:
+    if not trusted:
         tensor_digest = safetensors.tensor_digest(tensors)
         if tensor_digest == item["backbone_digest"]:
             trusted = True
         else:
             reasons.append("its backbone tensor digest %s differs from the pinned %s"
                            % (tensor_digest, item["backbone_digest"]))
-    if not trusted and not reasons:
-        reasons.append("the manifest has no pin that applies to this file name")
     return (tensors if trusted else None), reasons
 
 
@@ -212,7 +256,10 @@ def _obtain(what, item, mirror, tmp, accept):
     refusals = []
     for path in present:
         try:
-            result, reasons = accept(path)
+            with files.open_regular(path) as f:
+                result, reasons = accept(path, f)
+        except files.FileProblem as e:
+            result, reasons = None, [e.problem]
         except OSError as e:
             result, reasons = None, ["cannot be read: %s" % (e.strerror or e)]
         if result is not None:
@@ -221,10 +268,91 @@ def _obtain(what, item, mirror, tmp, accept):
     raise FetchError("refusing the %s: %s" % (what, " | ".join(refusals)))
 
 
-def fetch(network, calibration, mirror, dest, manifest_path, force=False, log=print):
+def _cut(text, limit=80):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _expected_tensors(network, calibration):
+    shapes = collections.OrderedDict(archs.backbone_tensors(network))
+    if calibration != "unweighted":
+        shapes.update(archs.lin_tensors(network))
+    return shapes
+
+
+def check_installed(path, network, calibration, entry):
+    """None when `path` holds a model file as fetch installs it for
+    `network` and `calibration`, else (damaged, reason).
+
+    A file whose header does not fit its size (a truncated or cut file),
+    that is not readable as a model file, whose weights are not finite (or
+    whose lin weights are negative) or whose backbone tensors do not have
+    the digest its metadata records is damaged: fetch replaces it.  A
+    complete model file that is not the one fetch installs here (other
+    metadata, tensors or a backbone other than the manifest pins), or
+    anything but a regular file, is another thing: fetch leaves it alone
+    unless forced.  The data are read only once the header matches the
+    network's tensors, so at most the model's size is read."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return True, "cannot be read (%s)" % (e.strerror or e)
+    if not stat.S_ISREG(st.st_mode):
+        return False, "not a regular file"
+    if st.st_size < 8:
+        return True, "truncated (%d bytes)" % st.st_size
+
+    def problem(e):
+        text = str(e)
+        return text[len(path) + 2:] if text.startswith(path + ": ") else text
+
+    try:
+        layout, metadata = safetensors.read_header(path)
+    except safetensors.SafetensorsError as e:
+        return True, problem(e)
+    if metadata.get("format") != safetensors.FORMAT:
+        return False, "not a gegl-perceptual model file"
+    expected = collections.OrderedDict([
+        ("format_version", safetensors.FORMAT_VERSION), ("network", network),
+        ("calibration", calibration)])
+    expected.update(archs.model_metadata(network))
+    for key, value in expected.items():
+        if metadata.get(key) != value:
+            return False, "its metadata %s is %s, not %r" % (
+                key, "missing" if key not in metadata else repr(metadata[key][:60]), value)
+    shapes = _expected_tensors(network, calibration)
+    if list(layout) != list(shapes) or any(layout[k][0] != tuple(v)
+                                           for k, v in shapes.items()):
+        return False, "its tensors are not those of %s %s" % (network, calibration)
+    try:
+        tensors, metadata = safetensors.read(path)
+    except safetensors.SafetensorsError as e:
+        return True, problem(e)
+    for name, (shape, values) in tensors.items():
+        if not convert._all_finite(values):
+            return True, "tensor %s holds non-finite values" % name
+        if name.startswith("lin.") and len(values) and min(values) < 0:
+            return True, "tensor %s holds negative weights" % name
+    backbone = dict((k, tensors[k]) for k in archs.backbone_tensors(network))
+    digest = safetensors.tensor_digest(backbone)
+    if digest != metadata.get("backbone_digest"):
+        return True, ("its backbone tensors have the digest %s, not the %s its metadata "
+                      "records" % (digest, _cut(metadata.get("backbone_digest"))))
+    pinned = entry["backbone"].get("backbone_digest")
+    if pinned is not None and digest != pinned:
+        return False, "its backbone digest %s differs from the pinned %s" % (digest, pinned)
+    return None
+
+
+def fetch(network, calibration, mirror, dest, manifest_path, force=False, log=print,
+          warn=None):
     """Install `<network>-<calibration>.safetensors` into `dest`; returns its path.
 
-    `calibration` None is the network's default (default_calibration)."""
+    `calibration` None is the network's default (default_calibration).  An
+    installed file is kept unless `force` is set or check_installed refuses
+    it; `warn` (default: print to stderr) tells why it is replaced."""
+    if warn is None:
+        warn = lambda message: print(message, file=sys.stderr)
     networks = load_manifest(manifest_path)
     if network not in networks:
         raise FetchError("the manifest %s knows no network %r (known: %s)"
@@ -248,21 +376,31 @@ def fetch(network, calibration, mirror, dest, manifest_path, force=False, log=pr
             raise FetchError("the manifest has no %s calibration for %s" % (calibration, network))
     if mirror is not None and not os.path.isdir(mirror):
         raise FetchError("mirror %s is not a directory" % mirror)
-    out = os.path.join(dest, installed_name(network, calibration))
-    if os.path.exists(out) and not force:
-        log("fetch: %s is already installed at %s (--force replaces it)"
-            % (installed_name(network, calibration), out))
-        return out
+    name = installed_name(network, calibration)
+    out = os.path.join(dest, name)
+    if os.path.isdir(out):
+        raise FetchError("%s is a directory, not a model file: remove it or choose another "
+                         "--dest (it is left alone)" % out)
+    if os.path.lexists(out) and not force:
+        problem = check_installed(out, network, calibration, entry)
+        if problem is None:
+            log("fetch: %s is already installed at %s (--force replaces it)" % (name, out))
+            return out
+        damaged, reason = problem
+        if not damaged:
+            raise FetchError("%s is in the way: %s; it is left alone (--force replaces it)"
+                             % (out, reason))
+        warn("fetch: the installed %s is damaged: %s; installing it again" % (out, reason))
     with tempfile.TemporaryDirectory(prefix="gegl-perceptual-fetch-") as tmp:
         lin = None
         cal_source = convert.NO_CALIBRATION_SOURCE
         if item is not None:
-            def accept_calibration(path):
-                reasons = check_calibration(network, calibration, item, path, manifest_path)
+            def accept_calibration(path, f):
+                reasons = check_calibration(network, calibration, item, path, manifest_path, f)
                 if reasons:
                     return None, reasons
                 try:
-                    return convert.read_calibration(network, path), []
+                    return convert.read_calibration(network, path, fileobj=f), []
                 except convert.ConvertError as e:
                     return None, ["cannot be converted: %s" % e]
             cal_path, lin = _obtain("%s %s calibration" % (network, calibration), item,
@@ -270,28 +408,22 @@ def fetch(network, calibration, mirror, dest, manifest_path, force=False, log=pr
             cal_source = os.path.basename(cal_path)
         backbone_path, backbone = _obtain(
             "%s backbone" % network, entry["backbone"], mirror, tmp,
-            lambda path: check_backbone(network, entry["backbone"], path))
+            lambda path, f: check_backbone(network, entry["backbone"], path, f))
         tensors, metadata = convert.build(network, backbone, lin, calibration,
                                           os.path.basename(backbone_path), cal_source)
+        for what, path in (("manifest", manifest_path), ("backbone", backbone_path),
+                           ("calibration", cal_path if item is not None else None)):
+            if path is not None and files.same_file(out, path):
+                raise FetchError("%s is the %s %s; refusing to overwrite an input"
+                                 % (out, what, path))
         try:
             os.makedirs(dest, exist_ok=True)
-            fd, partial = tempfile.mkstemp(dir=dest, prefix="." + installed_name(
-                network, calibration) + ".", suffix=".part")
-            os.close(fd)
         except OSError as e:
             raise FetchError("cannot write into %s: %s" % (dest, e.strerror or e)) from None
         try:
-            convert.write_model(partial, tensors, metadata)
-            os.chmod(partial, 0o644)
-            os.replace(partial, out)
-        except BaseException as e:
-            try:
-                os.unlink(partial)
-            except OSError:
-                pass
-            if isinstance(e, OSError):
-                raise FetchError("cannot install %s: %s" % (out, e.strerror or e)) from None
-            raise
+            convert.write_model(out, tensors, metadata, mode=0o644)
+        except OSError as e:
+            raise FetchError("cannot install %s: %s" % (out, e.strerror or e)) from None
     log("fetch: installed %s at %s" % (installed_name(network, calibration), out))
     return out
 

@@ -8,6 +8,7 @@ under "__metadata__".  All tensors are F32.
 """
 
 import array
+import collections
 import hashlib
 import json
 import os
@@ -45,8 +46,9 @@ def tensor_digest(tensors):
     return h.hexdigest()
 
 
-def write(path, tensors, metadata):
-    """Write `tensors` (name -> (shape, float sequence)) with `metadata`."""
+def _encode(tensors, metadata):
+    """(header bytes, data blobs) of a model file; ValueError if a tensor's
+    values do not fit its shape."""
     header = {"__metadata__": dict((str(k), str(v)) for k, v in metadata.items())}
     blobs = []
     offset = 0
@@ -63,11 +65,27 @@ def write(path, tensors, metadata):
         offset += len(blob)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # keep the data area 8-byte aligned
+    return struct.pack("<Q", len(text)) + text, blobs
+
+
+def write(path, tensors, metadata):
+    """Write `tensors` (name -> (shape, float sequence)) with `metadata`
+    into the file `path` (directly: outputs that must never be seen half
+    written go through files.write_atomically and write_to)."""
+    head, blobs = _encode(tensors, metadata)
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
+        f.write(head)
         for blob in blobs:
             f.write(blob)
+
+
+def write_to(f, tensors, metadata):
+    """Write the model file of `tensors` with `metadata` into the open
+    binary file `f`."""
+    head, blobs = _encode(tensors, metadata)
+    f.write(head)
+    for blob in blobs:
+        f.write(blob)
 
 
 class SafetensorsError(Exception):
@@ -77,14 +95,13 @@ class SafetensorsError(Exception):
 MAX_HEADER_BYTES = 16 << 20
 
 
-def read(path):
-    """Read a model file: returns (tensors, metadata).
+def _cut(text, limit=200):
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
-    `tensors` is a dict name -> (shape tuple, array('f')) in header order,
-    `metadata` the "__metadata__" dict.  Only F32 tensors are accepted; the
-    header is checked against the file size and the tensors must exactly
-    tile the data area.
-    """
+
+def _load(path, with_data):
+    """(layout, metadata, data): `layout` maps each tensor name to (shape,
+    begin, end) in header order, `data` is the data area or None."""
     def fail(problem):
         raise SafetensorsError("%s: %s" % (path, problem))
 
@@ -102,41 +119,41 @@ def read(path):
             try:
                 header = json.loads(f.read(n).decode("utf-8"))
             except ValueError as e:
-                fail("header is not valid JSON (%s)" % e)
-            data = f.read()
+                fail("header is not valid JSON (%s)" % _cut(str(e)))
+            data = f.read() if with_data else None
     except OSError as e:
         fail(e.strerror or str(e))
+    data_size = size - 8 - n
     if not isinstance(header, dict):
         fail("header is not a JSON object")
     metadata = header.pop("__metadata__", {})
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         fail("__metadata__ must map strings to strings")
-    tensors = {}
+    layout = collections.OrderedDict()
     spans = []
     for name, info in header.items():
+        shown = _cut(name)
         if not isinstance(info, dict) or info.get("dtype") != "F32":
-            fail("tensor %s is not F32" % name)
+            fail("tensor %s is not F32" % shown)
         shape = info.get("shape")
         offsets = info.get("data_offsets")
         if (not isinstance(shape, list) or not all(
                 isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-            fail("tensor %s has an invalid shape" % name)
+            fail("tensor %s has an invalid shape" % shown)
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(
                 isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
-            fail("tensor %s has invalid data_offsets" % name)
+            fail("tensor %s has invalid data_offsets" % shown)
         begin, end = offsets
         count = 1
         for d in shape:
             count *= d
-        if not 0 <= begin <= end <= len(data) or end - begin != 4 * count:
+            if count > data_size:       # no need to multiply further
+                break
+        if not 0 <= begin <= end <= data_size or end - begin != 4 * count:
             fail("tensor %s: data_offsets %s do not fit shape %s and the file size"
-                 % (name, offsets, shape))
-        values = array.array("f")
-        values.frombytes(data[begin:end])
-        if sys.byteorder != "little":
-            values.byteswap()
-        tensors[name] = (tuple(shape), values)
+                 % (shown, _cut(str(offsets), 60), _cut(str(shape), 60)))
+        layout[name] = (tuple(shape), begin, end)
         spans.append((begin, end))
     spans.sort()
     pos = 0
@@ -144,6 +161,33 @@ def read(path):
         if begin != pos:
             fail("tensor data overlaps or leaves gaps")
         pos = end
-    if pos != len(data):
-        fail("%d bytes after the last tensor" % (len(data) - pos))
+    if pos != data_size:
+        fail("%d bytes after the last tensor" % (data_size - pos))
+    return layout, metadata, data
+
+
+def read_header(path):
+    """Check a model file's header against its size without reading the
+    tensor data: returns (layout, metadata), `layout` a dict name ->
+    (shape tuple, begin, end) in header order (offsets in the data area)."""
+    layout, metadata, _ = _load(path, False)
+    return layout, metadata
+
+
+def read(path):
+    """Read a model file: returns (tensors, metadata).
+
+    `tensors` is a dict name -> (shape tuple, array('f')) in header order,
+    `metadata` the "__metadata__" dict.  Only F32 tensors are accepted; the
+    header is checked against the file size and the tensors must exactly
+    tile the data area.
+    """
+    layout, metadata, data = _load(path, True)
+    tensors = collections.OrderedDict()
+    for name, (shape, begin, end) in layout.items():
+        values = array.array("f")
+        values.frombytes(data[begin:end])
+        if sys.byteorder != "little":
+            values.byteswap()
+        tensors[name] = (shape, values)
     return tensors, metadata

@@ -9,14 +9,33 @@ Both formats written by `torch.save` are understood:
   system info, the object, the list of storage keys) followed, for each key in
   list order, by an int64 element count and the raw little-endian data.
 
-Every pickle is first scanned with `pickletools` without running it (known
-opcodes only, globals from the allow-list, bounded memo indices and
-integers), then unpickled through `pickle.Unpickler` subclasses whose
-`find_class` only knows a short allow-list of globals, each mapped to a
-harmless local stand-in; any other global is refused.  Storages become plain
-arrays only after the object has been unpickled and checked, and only for the
-tensors the caller asks for.  Every problem raises TorchFileError naming the
-file.
+Every pickle is decoded opcode by opcode with `pickletools.genops` and run
+by this module's own small interpreter (not `pickle`'s unpickler), which
+knows only the opcodes PyTorch writes, checks memo indices and integer sizes
+and builds plain data only (None, booleans, numbers, strings, bytes, lists,
+tuples, dicts) plus harmless local stand-ins for a short allow-list of
+globals: any other global, any call of something else and any change of an
+object other than a state dict is refused.  Running a pickle has no effect
+beyond building that data.  Storages become plain arrays only after the
+object has been unpickled and checked, and only for the tensors the caller
+asks for.  Every problem raises TorchFileError naming the file.
+
+Hostile files are bounded by their size and by what the caller needs:
+
+* a pickle may be at most `max_pickle_bytes` long (only that much is read
+  into memory), and its interpreter may do WORK_PER_BYTE steps (opcodes run
+  plus container items moved) per byte read; dict keys must be strings or
+  bytes, so no hashing walks an object graph;
+* attacker data is never rendered in full: messages go through `describe`,
+  which stops at a few levels, items and characters and shows a shared or
+  cyclic container once, so building a message visits each node at most once;
+* before any storage is read, `load` hands the tensors' names, shapes and
+  dtypes to the caller's `check` (which may refuse them), then refuses a
+  storage larger than the span its tensors use (plus STORAGE_SLACK_BYTES),
+  storages that hold more than the selected tensors need (plus a slack, see
+  `read_limit`) or more than the caller's `max_bytes`, and zip members whose
+  declared size is not their storage's; members are then decompressed in
+  chunks with a hard stop at that size (stored and deflated members only).
 
 A tensor is returned as `(shape, values)`: a tuple of ints and an
 `array.array('f')` of float32 values in C-contiguous order.  float64, float16
@@ -26,24 +45,38 @@ and bfloat16 storages are converted to float32.
 import array
 import collections
 import io
+import itertools
 import os
-import pickle
 import pickletools
 import struct
 import sys
 import zipfile
+import zlib
 
-__all__ = ["TorchFileError", "load", "inspect"]
+from . import files
+
+__all__ = ["TorchFileError", "load", "inspect", "describe", "read_limit"]
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 
 # Refuse absurd sizes before allocating anything.
 MAX_DIMS = 64
-MAX_ELEMENTS = 1 << 32          # per tensor
-MAX_EXPANSION = 1 << 22         # elements a stride-0 view may add over its storage
-MAX_PICKLE_BYTES = 256 << 20    # data.pkl of a zip file
+MAX_ELEMENTS = 1 << 32          # per tensor and per storage
+MAX_EXPANSION = 1 << 22         # elements stride-0 views may add over the storages read
+MAX_PICKLE_BYTES = 4 << 20      # default limit of the object's pickle and the key list
+MAX_RECORD_BYTES = 64 << 10     # of a legacy file's magic number, version and system info
+WORK_PER_BYTE = 8               # interpreter steps allowed per byte of pickle
+WORK_BASE = 4096
+MAX_PROTOCOL = 5
+STORAGE_SLACK_BYTES = 64 << 10  # a storage may hold this much beyond its tensors' span
+READ_SLACK_BYTES = 1 << 20      # the storages read may exceed the selected tensors'
+READ_SLACK_FRACTION = 8         # bytes by the larger of these and 1/8 of them
 IN_MEMORY_BYTES = 64 << 20      # smaller legacy files are read at once
+CHUNK_BYTES = 1 << 20           # zip members are decompressed this much at a time
+RENDER_DEPTH = 3                # levels, items per container and characters that
+RENDER_ITEMS = 6                # describe() shows of attacker data
+NAME_CHARS = 200                # of a name in a message
 
 
 class TorchFileError(Exception):
@@ -59,9 +92,96 @@ class _Problem(Exception):
     """Internal: a problem with the file, reported without its name."""
 
 
-def _short(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def _cut(text, limit):
+    return text if len(text) <= limit else text[:max(0, limit - 3)] + "..."
+
+
+def describe(value, limit=60):
+    """A description of `value`, which may come from a hostile file, at most
+    `limit` characters long and built with bounded work: RENDER_DEPTH levels
+    and RENDER_ITEMS items per container at most, strings, bytes and large
+    integers cut, and a list, tuple or dict met a second time (shared or
+    cyclic) shown as "..." instead of being walked again."""
+    parts = []
+    room = [limit + 1]          # characters still wanted (one more shows the cut)
+    seen = set()
+
+    def emit(text):
+        if room[0] > 0:
+            text = text[:room[0]]
+            parts.append(text)
+            room[0] -= len(text)
+
+    def walk(v, depth):
+        if room[0] <= 0:
+            return
+        if v is None or isinstance(v, (bool, float)):
+            emit(repr(v))
+        elif isinstance(v, int):
+            bits = v.bit_length()
+            emit(repr(v) if bits <= 64 else "<%d-bit integer>" % bits)
+        elif isinstance(v, (str, bytes, bytearray)):
+            emit(repr(v[:limit]) + ("..." if len(v) > limit else ""))
+        elif isinstance(v, (list, tuple, dict)):
+            if isinstance(v, list):
+                opening, closing = "[", "]"
+            elif isinstance(v, tuple):
+                opening, closing = "(", ")"
+            else:
+                opening, closing = "{", "}"
+            if id(v) in seen:
+                emit("...")
+                return
+            seen.add(id(v))
+            if depth >= RENDER_DEPTH:
+                emit(opening + "..." + closing)
+                return
+            emit(opening)
+            items = v.items() if isinstance(v, dict) else v
+            for i, item in enumerate(itertools.islice(items, RENDER_ITEMS)):
+                if room[0] <= 0:
+                    return
+                if i:
+                    emit(", ")
+                if isinstance(v, dict):
+                    walk(item[0], depth + 1)
+                    emit(": ")
+                    walk(item[1], depth + 1)
+                else:
+                    walk(item, depth + 1)
+            if len(v) > RENDER_ITEMS:
+                emit(", ...")
+            elif isinstance(v, tuple) and len(v) == 1:
+                emit(",")
+            emit(closing)
+        elif isinstance(v, _Tensor):
+            emit("tensor of shape ")
+            walk(list(v.shape), depth + 1)
+        elif isinstance(v, _Storage):
+            emit("storage %s" % _cut(v.key, 40))
+        elif isinstance(v, _DType):
+            emit(repr(v))
+        else:
+            emit("<%s>" % type(v).__name__)
+
+    walk(value, 0)
+    return _cut("".join(parts), limit)
+
+
+def _name(text):
+    """A name from the file (a str) for a message: cut if very long."""
+    return _cut(text, NAME_CHARS) if isinstance(text, str) else describe(text)
+
+
+def _error_text(e, limit=120):
+    """"Type: message" of an unexpected exception, without rendering its
+    arguments (which may be attacker data)."""
+    if isinstance(e, OSError) and isinstance(e.strerror, str):
+        message = e.strerror
+    else:
+        message = e.args[0] if e.args and isinstance(e.args[0], str) else ""
+    return _cut("%s: %s" % (type(e).__name__, message[:limit]) if message
+                else type(e).__name__, limit)
 
 
 def _is_int(value):
@@ -160,48 +280,53 @@ class StateDict(collections.OrderedDict):
         if state is None:
             return
         if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-            raise _Problem("unexpected state for an OrderedDict: %s" % _short(state))
+            raise _Problem("unexpected state for an OrderedDict: %s" % describe(state))
         attributes = self.__dict__.setdefault("attributes", {})
         attributes.update(state)
 
 
 def _int_tuple(value, what):
     if not isinstance(value, (tuple, list)):
-        raise _Problem("%s is %s, not a tuple of ints" % (what, _short(value)))
+        raise _Problem("%s is %s, not a tuple of ints" % (what, describe(value)))
     if len(value) > MAX_DIMS:
         raise _Problem("%s has %d dimensions" % (what, len(value)))
     for v in value:
         if not _is_int(v):
-            raise _Problem("%s is %s, not a tuple of ints" % (what, _short(value)))
+            raise _Problem("%s is %s, not a tuple of ints" % (what, describe(value)))
         if v < 0:
-            raise _Problem("%s %s has a negative entry" % (what, _short(tuple(value))))
+            raise _Problem("%s %s has a negative entry" % (what, describe(tuple(value))))
     return tuple(value)
+
+
+def _dims(values):
+    """A shape or stride for a message (bounded like describe)."""
+    return describe(list(values), 120)
 
 
 def _make_tensor(storage, offset, size, stride):
     if not isinstance(storage, _Storage):
-        raise _Problem("a tensor is built from %s instead of a storage" % _short(storage))
+        raise _Problem("a tensor is built from %s instead of a storage" % describe(storage))
     if not _is_int(offset) or offset < 0:
-        raise _Problem("invalid storage offset %s" % _short(offset))
+        raise _Problem("invalid storage offset %s" % describe(offset))
     shape = _int_tuple(size, "tensor shape")
     stride = _int_tuple(stride, "tensor stride")
     if len(shape) != len(stride):
         raise _Problem("tensor shape %s and stride %s differ in length"
-                       % (list(shape), list(stride)))
+                       % (_dims(shape), _dims(stride)))
     tensor = _Tensor(storage, offset, shape, stride)
     numel = tensor.numel
     if numel > MAX_ELEMENTS:
-        raise _Problem("tensor of shape %s is too large" % list(shape))
+        raise _Problem("tensor of shape %s is too large" % _dims(shape))
     if numel:
         last = offset + sum((n - 1) * s for n, s in zip(shape, stride))
         if last >= storage.numel:
             raise _Problem("tensor of shape %s, stride %s at offset %d needs %d elements "
                            "but its storage %s has only %d"
-                           % (list(shape), list(stride), offset, last + 1,
+                           % (_dims(shape), _dims(stride), offset, last + 1,
                               storage.key, storage.numel))
         if numel > storage.numel + MAX_EXPANSION:
             raise _Problem("tensor of shape %s would expand a storage of %d elements"
-                           % (list(shape), storage.numel))
+                           % (_dims(shape), storage.numel))
     return tensor
 
 
@@ -216,7 +341,7 @@ def _rebuild_tensor_v2(*args):
     if len(args) not in (6, 7):
         raise _Problem("_rebuild_tensor_v2 called with %d arguments" % len(args))
     if not isinstance(args[4], bool):
-        raise _Problem("invalid requires_grad %s" % _short(args[4]))
+        raise _Problem("invalid requires_grad %s" % describe(args[4]))
     return _make_tensor(*args[:4])
 
 
@@ -233,60 +358,45 @@ _GLOBALS = {
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
 }
-for _name, _dtype in _DTYPES.items():
-    _GLOBALS[("torch", _name)] = _dtype
-del _name, _dtype
+for _storage_name, _dtype in _DTYPES.items():
+    _GLOBALS[("torch", _storage_name)] = _dtype
+del _storage_name, _dtype
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickles plain data only: no global is allowed."""
+# ---------------------------------------------------------------------------
+# Storage references (persistent ids)
 
-    allowed = {}
+class _StorageTable(object):
+    """Resolves the persistent ids of a state dict pickle to _Storage
+    objects; `storages` maps a key to the storage of its whole stored block."""
 
-    def find_class(self, module, name):
-        try:
-            return self.allowed[(module, name)]
-        except (KeyError, TypeError):
-            pass
-        _refuse_global(*[x if isinstance(x, str) and len(x) < 200 else _short(x)
-                         for x in (module, name)])
-
-    def persistent_load(self, pid):
-        raise _Problem("unexpected persistent id %s" % _short(pid))
-
-
-class _StateDictUnpickler(_PlainUnpickler):
-    """Unpickles a state dict; storages are recorded in `storages`."""
-
-    allowed = _GLOBALS
-
-    def __init__(self, file, legacy):
-        super().__init__(file, encoding="utf-8")
+    def __init__(self, legacy):
         self.legacy = legacy
         self.storages = {}      # key -> _Storage of the whole stored block
         self.views = {}         # legacy view key -> _Storage
 
-    def persistent_load(self, pid):
+    def __call__(self, pid):
         if not isinstance(pid, tuple) or not pid:
-            raise _Problem("unexpected persistent id %s" % _short(pid))
+            raise _Problem("unexpected persistent id %s" % describe(pid))
         typename = pid[0]
         if isinstance(typename, bytes):
             typename = typename.decode("ascii", "replace")
         if typename == "module":
             raise _Problem("the file holds a pickled module, not a state dict")
         if typename != "storage":
-            raise _Problem("unexpected persistent id type %s" % _short(typename))
+            raise _Problem("unexpected persistent id type %s" % describe(typename))
         if len(pid) != (6 if self.legacy else 5):
-            raise _Problem("storage reference %s has %d fields" % (_short(pid), len(pid)))
+            raise _Problem("storage reference %s has %d fields" % (describe(pid), len(pid)))
         dtype, key, location, numel = pid[1:5]
         if not isinstance(dtype, _DType):
-            raise _Problem("storage type %s is not a known torch storage class" % _short(dtype))
+            raise _Problem("storage type %s is not a known torch storage class"
+                           % describe(dtype))
         if not isinstance(key, str) or not key or len(key) > 256:
-            raise _Problem("invalid storage key %s" % _short(key))
+            raise _Problem("invalid storage key %s" % describe(key))
         if not isinstance(location, (str, bytes)):
-            raise _Problem("invalid storage location %s" % _short(location))
+            raise _Problem("invalid storage location %s" % describe(location))
         if not _is_int(numel) or numel < 0 or numel > MAX_ELEMENTS:
-            raise _Problem("storage %s has invalid size %s" % (key, _short(numel)))
+            raise _Problem("storage %s has invalid size %s" % (key, describe(numel)))
         storage = self.storages.get(key)
         if storage is None:
             storage = self.storages[key] = _Storage(key, dtype, numel)
@@ -301,23 +411,31 @@ class _StateDictUnpickler(_PlainUnpickler):
         # Old PyTorch versions could save views into a storage.
         if (not isinstance(view, tuple) or len(view) != 3 or not isinstance(view[0], str)
                 or not _is_int(view[1]) or not _is_int(view[2])):
-            raise _Problem("invalid storage view %s" % _short(view))
+            raise _Problem("invalid storage view %s" % describe(view))
         view_key, offset, numel = view
         if offset < 0 or numel < 0 or offset + numel > storage.numel:
             raise _Problem("storage view %s (%d elements at %d) lies outside storage %s of %d "
-                           "elements" % (view_key, numel, offset, storage.key, storage.numel))
+                           "elements" % (_name(view_key), numel, offset, storage.key,
+                                         storage.numel))
         known = self.views.get(view_key)
         if known is None:
             known = self.views[view_key] = _Storage(storage.key, storage.dtype, numel, offset)
         elif (known.key, known.numel, known.base_offset) != (storage.key, numel, offset):
-            raise _Problem("storage view %s is defined twice differently" % view_key)
+            raise _Problem("storage view %s is defined twice differently" % _name(view_key))
         return known
 
 
-# Opcodes that PyTorch never writes and that only widen what a pickle can do.
-_REFUSED_OPCODES = frozenset(("INST", "OBJ", "PERSID", "EXT1", "EXT2", "EXT4",
-                              "BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER"))
-_MEMO_OPCODES = frozenset(("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"))
+def _no_persistent_ids(pid):
+    raise _Problem("unexpected persistent id %s" % describe(pid))
+
+
+# ---------------------------------------------------------------------------
+# The pickle interpreter
+
+# Opcodes that PyTorch never writes and that only widen what a pickle can do
+# have no handler in _Interpreter and are refused: INST, OBJ, PERSID, EXT1,
+# EXT2, EXT4, BYTEARRAY8, NEXT_BUFFER, READONLY_BUFFER, NEWOBJ_EX, and the
+# set opcodes EMPTY_SET, ADDITEMS and FROZENSET (sets would hash their items).
 MAX_MEMO_INDEX = 1 << 20
 MAX_INT_BITS = 512
 
@@ -327,98 +445,323 @@ def _refuse_global(module, name):
                    "state dict types)" % (module, name))
 
 
-def _scan(reader, what, allowed):
-    """Check one pickle without running it: known opcodes only, globals from
-    `allowed`, small memo indices (the C unpickler allocates its memo up to
-    the largest index) and small integers."""
-    try:
-        for op, arg, _ in pickletools.genops(reader):
+def _global_name(text):
+    return text if isinstance(text, str) and len(text) < 200 else describe(text)
+
+
+class _Interpreter(object):
+    """Runs one pickle read from `reader` (an in-memory file).  Builds plain
+    data and the stand-ins of `allowed` (a dict (module, name) -> object)
+    only; storage references go to `persistent_load`.  Every opcode and every
+    container item moved costs a step: the pickle may take WORK_BASE steps
+    plus WORK_PER_BYTE per byte read so far."""
+
+    def __init__(self, reader, what, allowed, persistent_load):
+        self.reader = reader
+        self.what = what
+        self.allowed = allowed
+        self.callables = tuple(allowed.values())
+        self.persistent_load = persistent_load
+        self.work = 0
+        self.stack = []
+        self.marks = []
+        self.memo = {}
+
+    def problem(self, text):
+        raise _Problem("%s: %s" % (self.what, text))
+
+    def charge(self, steps):
+        self.work += steps
+        if self.work > WORK_BASE + WORK_PER_BYTE * self.reader.tell():
+            self.problem("the pickle takes more steps than its %d bytes allow (corrupted or "
+                         "hostile file)" % self.reader.tell())
+
+    def run(self):
+        handlers = self._HANDLERS
+        for op, arg, _ in pickletools.genops(self.reader):
+            self.charge(1)
             name = op.name
-            if name in _REFUSED_OPCODES:
+            if name == "STOP":
+                return self.pop()
+            handler = handlers.get(name)
+            if handler is None:
                 if name == "INST":
                     module, _, gname = arg.partition(" ")
-                    if (module, gname) not in allowed:
-                        _refuse_global(module, gname)
-                raise _Problem("%s: unsupported pickle opcode %s" % (what, name))
-            if name == "GLOBAL":
-                module, _, gname = arg.partition(" ")
-                if (module, gname) not in allowed:
-                    _refuse_global(module, gname)
-            elif name in _MEMO_OPCODES:
-                if not _is_int(arg) or not 0 <= arg <= MAX_MEMO_INDEX:
-                    raise _Problem("%s: pickle memo index %s out of range (corrupted file?)"
-                                   % (what, _short(arg)))
-            elif _is_int(arg) and arg.bit_length() > MAX_INT_BITS:
-                raise _Problem("%s: absurdly large integer in the pickle" % what)
-            if name == "STOP":
-                return
-    except _Problem:
-        raise
-    except Exception as e:
-        raise _Problem("%s: corrupted pickle data (%s: %s)"
-                       % (what, type(e).__name__, _short(str(e), 120))) from None
-    raise _Problem("%s: pickle data ends without STOP (truncated file?)" % what)
+                    if (module, gname) not in self.allowed:
+                        _refuse_global(_global_name(module), _global_name(gname))
+                self.problem("unsupported pickle opcode %s" % name)
+            handler(self, arg)
+        self.problem("pickle data ends without STOP (truncated file?)")
+
+    def _big_int(self, arg):
+        if arg.bit_length() > MAX_INT_BITS:
+            self.problem("absurdly large integer in the pickle")
+        self.push(arg)
+
+    # stack helpers
+    def push(self, value):
+        self.stack.append(value)
+
+    def pop(self):
+        if not self.stack:
+            self.problem("pickle stack underflow (corrupted file?)")
+        return self.stack.pop()
+
+    def top(self, kind=None, what=None):
+        if not self.stack:
+            self.problem("pickle stack underflow (corrupted file?)")
+        value = self.stack[-1]
+        if kind is not None and not isinstance(value, kind):
+            self.problem("%s on %s" % (what, describe(value)))
+        return value
+
+    def pop_mark(self):
+        if not self.marks:
+            self.problem("pickle stack underflow: no MARK (corrupted file?)")
+        items = self.stack
+        self.stack = self.marks.pop()
+        self.charge(len(items))
+        return items
+
+    def key(self, key):
+        # Only keys whose hash is cheap and randomised: hashing a tuple would
+        # walk its whole graph, numbers can be chosen to collide.
+        if not isinstance(key, (str, bytes)):
+            self.problem("a dict key is %s, not a string" % describe(key))
+        return key
+
+    def set_items(self, target, items):
+        if len(items) % 2:
+            self.problem("odd number of dict items")
+        for i in range(0, len(items), 2):
+            target[self.key(items[i])] = items[i + 1]
+
+    # opcodes
+    def _push_arg(self, arg):
+        self.push(arg)
+
+    def _py2_string(self, arg):
+        # Python 2 str, decoded as UTF-8 like torch.load does
+        try:
+            self.push(arg.encode("latin-1").decode("utf-8"))
+        except UnicodeError:
+            self.problem("a Python 2 string is not valid UTF-8")
+
+    def _op_PROTO(self, arg):
+        if not 0 <= arg <= MAX_PROTOCOL:
+            self.problem("unsupported pickle protocol %d" % arg)
+
+    def _op_FRAME(self, arg):
+        pass
+
+    def _op_NONE(self, arg):
+        self.push(None)
+
+    def _op_NEWTRUE(self, arg):
+        self.push(True)
+
+    def _op_NEWFALSE(self, arg):
+        self.push(False)
+
+    def _op_EMPTY_LIST(self, arg):
+        self.push([])
+
+    def _op_EMPTY_TUPLE(self, arg):
+        self.push(())
+
+    def _op_EMPTY_DICT(self, arg):
+        self.push({})
+
+    def _op_APPEND(self, arg):
+        value = self.pop()
+        self.top(list, "APPEND").append(value)
+
+    def _op_APPENDS(self, arg):
+        items = self.pop_mark()
+        self.top(list, "APPENDS").extend(items)
+
+    def _op_LIST(self, arg):
+        self.push(self.pop_mark())
+
+    def _op_TUPLE(self, arg):
+        self.push(tuple(self.pop_mark()))
+
+    def _op_TUPLE1(self, arg):
+        self.push((self.pop(),))
+
+    def _op_TUPLE2(self, arg):
+        b = self.pop()
+        self.push((self.pop(), b))
+
+    def _op_TUPLE3(self, arg):
+        c = self.pop()
+        b = self.pop()
+        self.push((self.pop(), b, c))
+
+    def _op_DICT(self, arg):
+        d = {}
+        self.set_items(d, self.pop_mark())
+        self.push(d)
+
+    def _op_SETITEM(self, arg):
+        value = self.pop()
+        key = self.pop()
+        self.top(dict, "SETITEM")[self.key(key)] = value
+
+    def _op_SETITEMS(self, arg):
+        items = self.pop_mark()
+        self.set_items(self.top(dict, "SETITEMS"), items)
+
+    def _op_POP(self, arg):
+        if self.stack:
+            self.stack.pop()
+        else:
+            self.pop_mark()
+
+    def _op_POP_MARK(self, arg):
+        self.pop_mark()
+
+    def _op_DUP(self, arg):
+        self.push(self.top())
+
+    def _op_MARK(self, arg):
+        self.marks.append(self.stack)
+        self.stack = []
+
+    def memo_index(self, arg):
+        if not 0 <= arg <= MAX_MEMO_INDEX:
+            self.problem("pickle memo index %d out of range (corrupted file?)" % arg)
+        return arg
+
+    def _op_GET(self, arg):
+        value = self.memo.get(self.memo_index(arg), self)
+        if value is self:
+            self.problem("pickle memo index %d is not defined (corrupted file?)" % arg)
+        self.push(value)
+
+    def _op_PUT(self, arg):
+        self.memo[self.memo_index(arg)] = self.top()
+
+    def _op_MEMOIZE(self, arg):
+        self.memo[len(self.memo)] = self.top()
+
+    def _op_GLOBAL(self, arg):
+        module, _, name = arg.partition(" ")
+        self.push(self.find_class(module, name))
+
+    def _op_STACK_GLOBAL(self, arg):
+        name = self.pop()
+        module = self.pop()
+        if not isinstance(module, str) or not isinstance(name, str):
+            self.problem("STACK_GLOBAL with %s and %s instead of names"
+                         % (describe(module), describe(name)))
+        self.push(self.find_class(module, name))
+
+    def find_class(self, module, name):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            _refuse_global(_global_name(module), _global_name(name))
+
+    def _op_REDUCE(self, arg):
+        args = self.pop()
+        func = self.top()
+        if not isinstance(args, tuple):
+            self.problem("a call with arguments %s instead of a tuple" % describe(args))
+        self.charge(len(args))
+        if func is StateDict:
+            self.stack[-1] = self.state_dict(args)
+        elif any(func is c for c in self.callables):
+            self.stack[-1] = func(*args)
+        else:
+            self.problem("the pickle calls %s, which is not an allowed global" % describe(func))
+
+    def _op_NEWOBJ(self, arg):
+        args = self.pop()
+        cls = self.pop()
+        if cls is not StateDict or args != ():
+            self.problem("the pickle creates an object of %s" % describe(cls))
+        self.push(StateDict())
+
+    def _op_BUILD(self, arg):
+        state = self.pop()
+        target = self.top()
+        if isinstance(target, (StateDict, _Tensor, _Storage, _DType)):
+            target.__setstate__(state)
+        else:
+            self.problem("the pickle tries to modify %s" % describe(target))
+
+    def _op_BINPERSID(self, arg):
+        self.push(self.persistent_load(self.pop()))
+
+    def state_dict(self, args):
+        """OrderedDict(), OrderedDict(pairs) or OrderedDict(dict)."""
+        out = StateDict()
+        if not args:
+            return out
+        if len(args) != 1:
+            self.problem("OrderedDict called with %d arguments" % len(args))
+        pairs = args[0]
+        if isinstance(pairs, dict):
+            pairs = list(pairs.items())
+        if not isinstance(pairs, (list, tuple)):
+            self.problem("OrderedDict built from %s" % describe(pairs))
+        self.charge(len(pairs))
+        for pair in pairs:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                self.problem("OrderedDict built from %s, not key-value pairs" % describe(pair))
+            out[self.key(pair[0])] = pair[1]
+        return out
 
 
-def _unpickle(unpickler, what):
+_Interpreter._HANDLERS = dict(
+    (name[len("_op_"):], function) for name, function in vars(_Interpreter).items()
+    if name.startswith("_op_"))
+for _name_ in ("BININT", "BININT1", "BININT2", "FLOAT", "BINFLOAT", "BINBYTES",
+               "SHORT_BINBYTES", "BINBYTES8", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
+               "BINUNICODE8"):
+    _Interpreter._HANDLERS[_name_] = _Interpreter._push_arg
+for _name_ in ("INT", "LONG", "LONG1", "LONG4"):
+    _Interpreter._HANDLERS[_name_] = _Interpreter._big_int
+for _name_ in ("STRING", "BINSTRING", "SHORT_BINSTRING"):
+    _Interpreter._HANDLERS[_name_] = _Interpreter._py2_string
+for _name_ in ("BINGET", "LONG_BINGET"):
+    _Interpreter._HANDLERS[_name_] = _Interpreter._op_GET
+for _name_ in ("BINPUT", "LONG_BINPUT"):
+    _Interpreter._HANDLERS[_name_] = _Interpreter._op_PUT
+del _name_
+
+
+def _load_pickle(f, end, what, allowed, persistent_load, max_bytes):
+    """Run the pickle at the position of `f`, which must end (its STOP
+    included) before `end` and within `max_bytes`; at most that much is read
+    into memory.  Leaves `f` after the pickle."""
+    start = f.tell()
+    window = min(end - start, max_bytes)
+    reader = io.BytesIO(f.read(window))
+    interpreter = _Interpreter(reader, what, allowed, persistent_load)
+
+    def too_long():
+        if window < end - start and reader.tell() >= window:
+            raise _Problem("%s: the pickle is longer than %d bytes (corrupted file?)"
+                           % (what, max_bytes))
+
     try:
-        return unpickler.load()
-    except _Problem:
+        value = interpreter.run()
+    except _Problem as e:
+        if "ends without STOP" in str(e):
+            too_long()
         raise
-    except RecursionError:
-        raise _Problem("%s: pickle nested too deeply" % what) from None
     except MemoryError:
-        raise _Problem("%s: pickle needs too much memory (corrupted?)" % what) from None
+        raise
     except EOFError:
+        too_long()
         raise _Problem("%s: pickle data ends too early (truncated file?)" % what) from None
     except Exception as e:  # any malformed pickle
-        raise _Problem("%s: corrupted pickle data (%s: %s)"
-                       % (what, type(e).__name__, _short(str(e), 120))) from None
-
-
-class _BoundedReader(object):
-    """File wrapper for the unpickler that never reads past `end`, nor more
-    than `max_line` bytes for a text line."""
-
-    def __init__(self, f, end, max_line=4096):
-        self.f = f
-        self.end = end
-        self.max_line = max_line
-
-    def _room(self, n):
-        room = self.end - self.f.tell()
-        if n is None or n < 0:
-            return max(0, room)
-        return max(0, min(n, room))
-
-    def read(self, n=-1):
-        return self.f.read(self._room(n))
-
-    def readinto(self, buf):
-        with memoryview(buf) as view:
-            data = self.f.read(self._room(view.nbytes))
-            view.cast("B")[:len(data)] = data
-        return len(data)
-
-    def readline(self, limit=-1):
-        if limit is None or limit < 0 or limit > self.max_line:
-            limit = self.max_line
-        return self.f.readline(self._room(limit))
-
-    def tell(self):
-        return self.f.tell()
-
-    def seek(self, pos):
-        return self.f.seek(pos)
-
-
-def _load_pickle(reader, unpickler_factory, what, allowed):
-    """Scan, then unpickle, the pickle at the reader's position."""
-    start = reader.tell()
-    _scan(reader, what, allowed)
-    reader.seek(start)
-    unpickler = unpickler_factory(reader)
-    return unpickler, _unpickle(unpickler, what)
+        too_long()
+        raise _Problem("%s: corrupted pickle data (%s)" % (what, _error_text(e))) from None
+    f.seek(start + reader.tell())
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -479,18 +822,29 @@ def _contiguous(tensor, values):
         return values[start:start + numel]
     dims = [(n, s) for n, s in zip(shape, stride) if n != 1]
     last, step = dims.pop()
-    index = [start]
-    for n, s in dims:
-        steps = [k * s for k in range(n)]
-        index = [i + d for i in index for d in steps]
     out = array.array("f")
-    if step == 0:
-        for i in index:
+    # the start of every run along the last dimension, generated lazily
+    for offsets in itertools.product(*[[k * s for k in range(n)] for n, s in dims]):
+        i = start + sum(offsets)
+        if step == 0:
             out.extend(values[i:i + 1] * last)
-    else:
-        for i in index:
+        else:
             out.extend(values[i:i + (last - 1) * step + 1:step])
     return out
+
+
+def _span(tensor):
+    """Elements of its stored block that `tensor` reaches (0 when empty)."""
+    if tensor.numel == 0:
+        return 0
+    return (tensor.storage.base_offset + tensor.offset + 1
+            + sum((n - 1) * s for n, s in zip(tensor.shape, tensor.stride)))
+
+
+def read_limit(needed):
+    """Bytes of storage that `load` reads at most for selected tensors of
+    `needed` bytes: those plus the larger of READ_SLACK_BYTES and 1/8 of them."""
+    return needed + max(READ_SLACK_BYTES, needed // READ_SLACK_FRACTION)
 
 
 # ---------------------------------------------------------------------------
@@ -499,14 +853,19 @@ def _contiguous(tensor, values):
 class _Source(object):
     """An unpickled file: its entries plus a way to read storage blocks."""
 
-    def __init__(self, obj, storages, views, byteorder):
+    def __init__(self, obj, storages, byteorder):
         self.obj = obj
         self.storages = storages
-        self.views = views
         self.byteorder = byteorder
 
-    def read_blocks(self, keys):
-        """Raw bytes of the stored blocks `keys` (dict key -> bytes)."""
+    def check_blocks(self, keys):
+        """Refuse, before anything is read, blocks that cannot be read whole."""
+
+    def position(self, key):
+        return 0
+
+    def read_block(self, key):
+        """(raw bytes, byte order) of the stored block `key`."""
         raise NotImplementedError
 
     def close(self):
@@ -514,103 +873,195 @@ class _Source(object):
 
 
 class _ZipSource(_Source):
-    def __init__(self, f):
+    def __init__(self, f, max_pickle_bytes):
+        self.f = f
         try:
             z = zipfile.ZipFile(f)
+        except MemoryError:
+            raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile) as e:
-            raise _Problem("not a valid zip archive (%s; truncated file?)" % e) from None
+            raise _Problem("not a valid zip archive (%s; truncated file?)"
+                           % _error_text(e)) from None
         except Exception as e:
-            raise _Problem("not a valid zip archive (%s: %s)" % (type(e).__name__, e)) from None
+            raise _Problem("not a valid zip archive (%s)" % _error_text(e)) from None
         self.zip = z
-        names = set(z.namelist())
+        try:
+            self._read_object(max_pickle_bytes)
+        except BaseException:
+            z.close()
+            raise
+
+    def _read_object(self, max_pickle_bytes):
+        names = set(self.zip.namelist())
         pickles = sorted(n for n in names if n.count("/") == 1 and n.endswith("/data.pkl"))
         if not pickles:
             raise _Problem("zip archive without <name>/data.pkl: not a PyTorch file")
         if len(pickles) > 1:
-            raise _Problem("zip archive with several data.pkl members: %s" % ", ".join(pickles))
+            raise _Problem("zip archive with several data.pkl members: %s"
+                           % _name(", ".join(pickles[:4])))
         self.prefix = pickles[0][:-len("data.pkl")]
         byteorder = "little"
         if self.prefix + "byteorder" in names:
-            raw = self._member(self.prefix + "byteorder", limit=16)
+            info = self._info(self.prefix + "byteorder")
+            if info.file_size > 16:
+                raise _Problem("invalid byteorder record (%d bytes)" % info.file_size)
+            raw = self._member(info, info.file_size)
             byteorder = raw.decode("ascii", "replace").strip()
             if byteorder not in ("little", "big"):
-                raise _Problem("invalid byteorder record %s" % _short(raw))
-        data = self._member(pickles[0], limit=MAX_PICKLE_BYTES)
-        unpickler, obj = _load_pickle(_BoundedReader(io.BytesIO(data), len(data)),
-                                      lambda r: _StateDictUnpickler(r, legacy=False),
-                                      pickles[0], _GLOBALS)
-        _Source.__init__(self, obj, unpickler.storages, unpickler.views, byteorder)
+                raise _Problem("invalid byteorder record %s" % describe(bytes(raw)))
+        info = self._info(pickles[0])
+        if info.file_size > max_pickle_bytes:
+            raise _Problem("zip member %s is too large (%d bytes; a pickle may have %d)"
+                           % (_name(pickles[0]), info.file_size, max_pickle_bytes))
+        data = self._member(info, info.file_size)
+        table = _StorageTable(legacy=False)
+        obj = _load_pickle(io.BytesIO(data), len(data), _name(pickles[0]), _GLOBALS, table,
+                           max_pickle_bytes)
+        _Source.__init__(self, obj, table.storages, byteorder)
 
-    def _member(self, name, exact=None, limit=None):
-        """The bytes of member `name`: exactly `exact` bytes long, or at
-        most `limit` bytes."""
+    def _info(self, name):
         try:
             info = self.zip.getinfo(name)
         except KeyError:
-            raise _Problem("zip member %s is missing" % name) from None
-        if exact is not None and info.file_size != exact:
+            raise _Problem("zip member %s is missing" % _name(name)) from None
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Problem("zip member %s uses compression method %d (only stored and "
+                           "deflated members are read)" % (_name(name), info.compress_type))
+        return info
+
+    def _block_info(self, key):
+        storage = self.storages[key]
+        name = self.prefix + "data/" + key
+        info = self._info(name)
+        nbytes = storage.numel * storage.dtype.size
+        if info.file_size != nbytes:
             raise _Problem("zip member %s has %d bytes, expected %d (truncated or corrupted "
-                           "storage)" % (name, info.file_size, exact))
-        if limit is not None and info.file_size > limit:
-            raise _Problem("zip member %s is too large (%d bytes)" % (name, info.file_size))
+                           "storage)" % (_name(name), info.file_size, nbytes))
+        return info, nbytes
+
+    def _member(self, info, size):
+        """The `size` bytes of member `info` (its declared size), read from
+        the archive with its own bounded decompression: the compressed data
+        must end exactly where they give `size` bytes with the right CRC;
+        no more than `size` + 1 bytes are ever decompressed."""
+        name = _name(info.filename)
+        f = self.f
         try:
-            data = self.zip.read(info)
-        except Exception as e:
-            raise _Problem("cannot read zip member %s (%s: %s)"
-                           % (name, type(e).__name__, _short(str(e), 120))) from None
-        if len(data) != info.file_size:
-            raise _Problem("zip member %s is truncated" % name)
+            f.seek(info.header_offset)
+            head = f.read(30)
+            if len(head) != 30 or head[:4] != b"PK\x03\x04":
+                raise _Problem("zip member %s: no local header at offset %d (corrupted file)"
+                               % (name, info.header_offset))
+            flags, = struct.unpack("<H", head[6:8])
+            name_len, extra_len = struct.unpack("<HH", head[26:30])
+            if flags & 0x41:
+                raise _Problem("zip member %s is encrypted" % name)
+            try:
+                local_name = f.read(name_len).decode(
+                    "utf-8" if info.flag_bits & 0x800 else "cp437")
+            except UnicodeError:
+                local_name = None
+            if local_name != info.orig_filename:
+                raise _Problem("zip member %s: its local header names another file (corrupted "
+                               "file)" % name)
+            f.seek(extra_len, os.SEEK_CUR)
+        except _Problem:
+            raise
+        except (OSError, ValueError, struct.error) as e:
+            raise _Problem("cannot read zip member %s (%s)" % (name, _error_text(e))) from None
+        left = info.compress_size       # compressed bytes still to read
+        if info.compress_type == zipfile.ZIP_STORED and left != size:
+            raise _Problem("zip member %s: stored with %d bytes but declared as %d (corrupted "
+                           "file)" % (name, left, size))
+        inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        data = bytearray()
+        crc = 0
+        pending = b""
+        while True:
+            if not pending:
+                if not left:
+                    if inflate is not None:
+                        raise _Problem("zip member %s: its compressed data are cut short "
+                                       "(corrupted file)" % name)
+                    break
+                pending = f.read(min(CHUNK_BYTES, left))
+                if not pending:
+                    raise _Problem("zip member %s is truncated (the file ends inside its "
+                                   "data)" % name)
+                left -= len(pending)
+            if inflate is None:
+                chunk, pending = pending, b""
+            else:
+                try:
+                    chunk = inflate.decompress(pending, size + 1 - len(data))
+                except zlib.error as e:
+                    raise _Problem("zip member %s: corrupted compressed data (%s)"
+                                   % (name, _error_text(e))) from None
+                pending = inflate.unconsumed_tail
+            data += chunk
+            crc = zlib.crc32(chunk, crc)
+            if len(data) > size:
+                raise _Problem("zip member %s holds more than its declared %d bytes (corrupted "
+                               "or hostile file)" % (name, size))
+            if inflate is not None and inflate.eof:
+                if pending or inflate.unused_data or left:
+                    raise _Problem("zip member %s: its compressed data end before its "
+                                   "declared compressed size (corrupted file)" % name)
+                break
+        if len(data) != size:
+            raise _Problem("zip member %s is truncated (%d of %d bytes)"
+                           % (name, len(data), size))
+        if crc != info.CRC:
+            raise _Problem("cannot read zip member %s (BadZipFile: CRC-32 mismatch, corrupted "
+                           "file)" % name)
         return data
 
-    def read_blocks(self, keys):
-        out = {}
+    def check_blocks(self, keys):
         for key in keys:
-            storage = self.storages[key]
-            out[key] = self._member(self.prefix + "data/" + key,
-                                    exact=storage.numel * storage.dtype.size)
-        return out
+            self._block_info(key)
+
+    def read_block(self, key):
+        info, nbytes = self._block_info(key)
+        return self._member(info, nbytes), self.byteorder
 
     def close(self):
         self.zip.close()
 
 
 class _LegacySource(_Source):
-    def __init__(self, f, size):
+    def __init__(self, f, size, max_pickle_bytes):
         self.f = f
         self.size = size
-        reader = _BoundedReader(f, size)
 
-        def plain(what):
-            return _load_pickle(reader, lambda r: _PlainUnpickler(r, encoding="utf-8"),
-                                what, {})[1]
+        def plain(what, limit=min(max_pickle_bytes, MAX_RECORD_BYTES)):
+            return _load_pickle(f, size, what, {}, _no_persistent_ids, limit)
 
         magic = plain("magic number")
         if magic != MAGIC_NUMBER:
-            raise _Problem("not a PyTorch file (bad magic number %s)" % _short(magic))
+            raise _Problem("not a PyTorch file (bad magic number %s)" % describe(magic))
         version = plain("protocol version")
         if version != PROTOCOL_VERSION:
-            raise _Problem("unsupported legacy protocol version %s" % _short(version))
+            raise _Problem("unsupported legacy protocol version %s" % describe(version))
         sys_info = plain("system info")
         if not isinstance(sys_info, dict):
-            raise _Problem("invalid system info record %s" % _short(sys_info))
+            raise _Problem("invalid system info record %s" % describe(sys_info))
         little = sys_info.get("little_endian", True)
         if not isinstance(little, bool):
-            raise _Problem("invalid little_endian flag %s" % _short(little))
-        unpickler, obj = _load_pickle(reader, lambda r: _StateDictUnpickler(r, legacy=True),
-                                      "object", _GLOBALS)
-        keys = plain("storage key list")
+            raise _Problem("invalid little_endian flag %s" % describe(little))
+        table = _StorageTable(legacy=True)
+        obj = _load_pickle(f, size, "object", _GLOBALS, table, max_pickle_bytes)
+        keys = plain("storage key list", max_pickle_bytes)
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise _Problem("invalid storage key list %s" % _short(keys))
+            raise _Problem("invalid storage key list %s" % describe(keys))
         if len(set(keys)) != len(keys):
             raise _Problem("storage key list has duplicates")
-        unknown = [k for k in keys if k not in unpickler.storages]
+        unknown = [k for k in keys if k not in table.storages]
         if unknown:
-            raise _Problem("stored storage %s is not used by the object" % unknown[0])
-        missing = sorted(set(unpickler.storages) - set(keys))
+            raise _Problem("stored storage %s is not used by the object" % _name(unknown[0]))
+        missing = sorted(set(table.storages) - set(keys))
         if missing:
             raise _Problem("storage %s is used but not stored" % missing[0])
-        _Source.__init__(self, obj, unpickler.storages, unpickler.views,
-                         "little" if little else "big")
+        _Source.__init__(self, obj, table.storages, "little" if little else "big")
         # Locate every block now, so that truncation is found even in
         # storages the caller does not want.
         self.blocks = {}
@@ -640,29 +1091,29 @@ class _LegacySource(_Source):
             self.blocks[key] = (pos + 8, nbytes, order)
             pos += 8 + nbytes
 
-    def read_blocks(self, keys):
-        out = {}
-        for key in sorted(keys, key=lambda k: self.blocks[k][0]):
-            pos, nbytes, order = self.blocks[key]
-            self.f.seek(pos)
-            data = self.f.read(nbytes)
-            if len(data) != nbytes:
-                raise _Problem("storage %s is truncated" % key)
-            out[key] = (data, order)
-        return out
+    def position(self, key):
+        return self.blocks[key][0]
+
+    def read_block(self, key):
+        pos, nbytes, order = self.blocks[key]
+        self.f.seek(pos)
+        data = self.f.read(nbytes)
+        if len(data) != nbytes:
+            raise _Problem("storage %s is truncated" % key)
+        return data, order
 
 
-def _open(path, f):
+def _open(f, max_pickle_bytes):
     head = f.read(512)
     f.seek(0, os.SEEK_END)
     size = f.tell()
     f.seek(0)
     if head[:4] == b"PK\x03\x04":
-        return _ZipSource(f)
+        return _ZipSource(f, max_pickle_bytes)
     if head[:1] == b"\x80":
         if size <= IN_MEMORY_BYTES:
             f = io.BytesIO(f.read())
-        return _LegacySource(f, size)
+        return _LegacySource(f, size, max_pickle_bytes)
     if head[257:262] == b"ustar":
         raise _Problem("old tar-based PyTorch format (before 0.4) is not supported")
     if not head:
@@ -675,37 +1126,85 @@ def _entries(obj):
         raise _Problem("the file holds %s, not a state dict" % type(obj).__name__)
     for key in obj:
         if not isinstance(key, str):
-            raise _Problem("state dict key %s is not a string" % _short(key))
+            raise _Problem("state dict key %s is not a string" % describe(key))
     return obj
 
 
-def _with_file(path, action):
+def _with_file(path, action, max_pickle_bytes, fileobj):
     try:
-        with open(path, "rb") as f:
-            source = _open(path, f)
+        if fileobj is not None:
+            fileobj.seek(0)
+            source = _open(fileobj, max_pickle_bytes)
+            try:
+                return action(source)
+            finally:
+                source.close()
+        with files.open_regular(path) as f:
+            source = _open(f, max_pickle_bytes)
             try:
                 return action(source)
             finally:
                 source.close()
     except _Problem as e:
         raise TorchFileError(path, str(e)) from None
+    except files.FileProblem as e:
+        raise TorchFileError(path, e.problem) from None
     except OSError as e:
         raise TorchFileError(path, e.strerror or str(e)) from None
 
 
-def inspect(path):
+def _index(entries):
+    return collections.OrderedDict((name, (value.shape, value.storage.dtype.name))
+                                   for name, value in entries.items()
+                                   if isinstance(value, _Tensor))
+
+
+def inspect(path, max_pickle_bytes=MAX_PICKLE_BYTES, fileobj=None):
     """OrderedDict name -> (shape, dtype name) of the tensors in `path`
     (entries that are not tensors are left out).  Reads no tensor data."""
-    def action(source):
-        out = collections.OrderedDict()
-        for name, value in _entries(source.obj).items():
-            if isinstance(value, _Tensor):
-                out[name] = (value.shape, value.storage.dtype.name)
-        return out
-    return _with_file(path, action)
+    return _with_file(path, lambda source: _index(_entries(source.obj)), max_pickle_bytes,
+                      fileobj)
 
 
-def load(path, select=None):
+def _plan(source, entries, chosen, max_bytes):
+    """The stored blocks to read for the tensors `chosen`, in file order,
+    after the checks on their sizes (see the module's description)."""
+    keys = []
+    for tensor in chosen.values():
+        if tensor.storage.key not in keys:
+            keys.append(tensor.storage.key)
+    wanted = set(keys)
+    span = dict.fromkeys(keys, 0)
+    for value in entries.values():
+        if isinstance(value, _Tensor) and value.storage.key in wanted:
+            span[value.storage.key] = max(span[value.storage.key], _span(value))
+    total = stored = 0
+    for key in keys:
+        storage = source.storages[key]
+        nbytes = storage.numel * storage.dtype.size
+        used = span[key] * storage.dtype.size
+        if nbytes - used > STORAGE_SLACK_BYTES:
+            raise _Problem("storage %s holds %d bytes, but the tensors on it use only %d "
+                           "(a padded or corrupted file?)" % (key, nbytes, used))
+        total += nbytes
+        stored += storage.numel
+    needed = sum(t.numel * t.storage.dtype.size for t in chosen.values())
+    if total > read_limit(needed):
+        raise _Problem("the selected tensors need %d bytes, but their storages hold %d "
+                       "(storages shared with other tensors? A padded or corrupted file?)"
+                       % (needed, total))
+    if max_bytes is not None and total > max_bytes:
+        raise _Problem("the selected tensors' storages hold %d bytes, more than the %d "
+                       "bytes allowed" % (total, max_bytes))
+    elements = sum(t.numel for t in chosen.values())
+    if elements > stored + MAX_EXPANSION:
+        raise _Problem("the selected tensors have %d elements, %d more than their storages "
+                       "hold (views expanding a storage)" % (elements, elements - stored))
+    return sorted(keys, key=source.position)
+
+
+def load(path, select=None, check=None, max_bytes=None, max_pickle_bytes=MAX_PICKLE_BYTES,
+         fileobj=None):
     """Read the state dict in `path`.
 
     Returns a StateDict (an OrderedDict) name -> (shape tuple, array('f'))
@@ -713,7 +1212,14 @@ def load(path, select=None):
     file's OrderedDict, e.g. `_metadata`, if any.
     `select` limits what is read: None for every entry, else a callable
     name -> bool or a collection of names.  Every selected entry must be a
-    floating-point tensor.  Raises TorchFileError on any problem.
+    floating-point tensor.
+    `check(selected, index)`, if given, is called before any storage is
+    read with OrderedDicts name -> (shape, dtype name) of the selected
+    tensors and of every tensor of the file; what it raises propagates.
+    `max_bytes` limits the bytes of storage read; `max_pickle_bytes` the
+    length of a pickle.  `fileobj`, an open binary file, is read instead of
+    opening `path` (which still names it in messages).
+    Raises TorchFileError on any problem.
     """
     if select is None:
         wanted = lambda name: True
@@ -724,25 +1230,27 @@ def load(path, select=None):
         wanted = names.__contains__
 
     def action(source):
+        entries = _entries(source.obj)
         chosen = collections.OrderedDict()
-        for name, value in _entries(source.obj).items():
+        for name, value in entries.items():
             if not wanted(name):
                 continue
             if not isinstance(value, _Tensor):
-                raise _Problem("entry %s is %s, not a tensor" % (name, type(value).__name__))
+                raise _Problem("entry %s is %s, not a tensor" % (_name(name),
+                                                                 type(value).__name__))
             if not value.storage.dtype.floating:
                 raise _Problem("tensor %s has dtype %s, not a floating-point type"
-                               % (name, value.storage.dtype.name))
+                               % (_name(name), value.storage.dtype.name))
             chosen[name] = value
-        keys = set(t.storage.key for t in chosen.values())
-        blocks = source.read_blocks(keys)
+        if check is not None:
+            check(_index(chosen), _index(entries))
+        keys = _plan(source, entries, chosen, max_bytes)
+        source.check_blocks(keys)
         arrays = {}
-        for key, block in blocks.items():
-            if isinstance(block, tuple):
-                data, order = block
-            else:
-                data, order = block, source.byteorder
+        for key in keys:
+            data, order = source.read_block(key)
             arrays[key] = _to_float32(data, source.storages[key].dtype, order)
+            del data
         out = StateDict()
         attributes = getattr(source.obj, "attributes", None)
         if isinstance(attributes, dict):
@@ -751,4 +1259,4 @@ def load(path, select=None):
             out[name] = (tensor.shape, _contiguous(tensor, arrays[tensor.storage.key]))
         return out
 
-    return _with_file(path, action)
+    return _with_file(path, action, max_pickle_bytes, fileobj)
