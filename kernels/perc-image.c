@@ -22,7 +22,7 @@ perc_image_check (const PercImage *image,
             g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
                          isnan (row[x])
                          ? _("the image has a NaN value at pixel (%d, %d)")
-                         : _("the image has a infinite value at pixel (%d, %d)"),
+                         : _("the image has an infinite value at pixel (%d, %d)"),
                          x / 3, y);
             return FALSE;
           }
