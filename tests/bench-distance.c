@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "perc-blis.h"
-#include "perc-tiles.h"
+#include "gegl/perceptual-settings.h"
+#include "run/perc-tiles.h"
 
 /* Images of up to this side are made once, before the timing, and copied
  * region by region, as PyTorch's tensors exist before its timing; larger
@@ -113,7 +113,7 @@ best_time (PercTiler *tiler, const Images *images, int n, gboolean spatial, gsiz
 int
 main (int argc, char **argv)
 {
-  int         sizes[16], n_sizes = 0, runs = 3;
+  int         sizes[16], n_sizes = 0, runs = 3, allowed;
   gboolean    json = FALSE;
   gsize       budget = 0;
   const char *path = NULL;
@@ -155,17 +155,28 @@ main (int argc, char **argv)
       n_sizes = 3;
     }
 
-  perc_blis_configure ();
+  /* The kernels and the installed models as the front ends find them; the
+   * threads allowed as the command line reads them.
+   */
+  perceptual_settings_init ();
+  {
+    const char *env = g_getenv ("BLIS_NUM_THREADS");
+
+    if (!env)
+      env = g_getenv ("OMP_NUM_THREADS");
+    allowed = env && atoi (env) > 0 ? atoi (env) : (int) g_get_num_processors ();
+  }
   if (!path)
-    path = found = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, NULL, &error);
-  model = path ? perc_model_load (path, &error) : NULL;
+    path = found = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1,
+                                      perceptual_settings_weights_dirs (), &error);
+  model = path ? perc_model_load (path, perceptual_settings_microkernel (), &error) : NULL;
   if (!model)
     {
       fprintf (stderr, "bench-distance: %s\n", error->message);
       return 1;
     }
 
-  blis = perc_blis_describe ();
+  blis = perc_microkernel_describe (&model->microkernel);
   if (!json)
     {
       printf ("model: %s (%s, %s)\n%s\n", path, model->net->name,
@@ -179,7 +190,7 @@ main (int argc, char **argv)
       double        t_scalar, t_spatial, dist;
       struct rusage usage;
       PercThreads   mode = threads >= 0 ? (PercThreads) threads
-                                        : perc_tiled_threads (model, n, n, budget);
+                                        : perc_tiled_threads (model, n, n, budget, allowed);
       int           tile = perc_tiled_tile_size (model, n, n, budget, mode, NULL);
       PercTiler    *tiler = perc_tiler_new (model);
 

@@ -598,7 +598,7 @@ def main(argv=None):
     print("             direct computation would need, and may exceed the peak")
     print("ours tile  = the tile side bench-distance reports (\"whole\": no tiling), and how")
     print("             it used two threads: the images side by side (\"images\"), or each")
-    print("             op split between them (\"split\"); see kernels/perc-pair.h")
+    print("             op split between them (\"split\"); see kernels/run/perc-pair.h")
     print("sys        = share of the CPU time spent in the kernel (page faults, mostly)")
     print("others     = CPU cores other processes kept busy, on average, during the case;")
     print("             above ~0.1 the times are disturbed and the ratios less reliable")

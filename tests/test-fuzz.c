@@ -6,7 +6,8 @@
  */
 #include <string.h>
 
-#include "perc-model.h"
+#include "test-core.h"
+#include "model/perc-model.h"
 #include "test-util.h"
 
 static char *tmpdir;
@@ -59,7 +60,7 @@ try_parse (const guint8 *data, gsize len, gboolean model)
         }
       if (model)
         {
-          PercModel *m = perc_model_new (st, &error);
+          PercModel *m = perc_model_new (st, test_microkernel (), &error);
 
           ok = m != NULL;
           g_assert_true (ok == (error == NULL));

@@ -6,8 +6,9 @@
 #include <json-glib/json-glib.h>
 
 #include "naive.h"
+#include "test-core.h"
 #include "test-util.h"
-#include "perc-compare.h"
+#include "distance/perc-compare.h"
 
 /* Absolute tolerance, relative for values larger than 1. */
 #define TOLERANCE 1e-5
@@ -69,7 +70,7 @@ test_case (gconstpointer data)
 
   g_assert_true (perc_calibration_from_name (cal_name, &calibration));
   path = synth_model (tmpdir, network, cal_name, json_object_get_int_member (c, "seed"));
-  model = perc_model_load (path, &error);
+  model = perc_model_load (path, test_microkernel (), &error);
   g_assert_no_error (error);
 
   img0 = floats (json_object_get_array_member (c, "image0"), (gsize) w * h * 3, 1 / 255.0f);
@@ -171,7 +172,7 @@ test_study_case (gconstpointer data)
                        json_object_get_string_member (c, "resnet_block"),
                        json_object_get_string_member (c, "resnet_blocks"),
                        cal_name, json_object_get_int_member (c, "seed"));
-  model = perc_model_load (path, &error);
+  model = perc_model_load (path, test_microkernel (), &error);
   g_assert_no_error (error);
   for (guint i = 0; i < json_array_get_length (defaults); i++)
     layers |= 1u << (json_array_get_int_element (defaults, i) - 1);

@@ -3,13 +3,14 @@
 #include <string.h>
 
 #include "naive.h"
-#include "perc-arena.h"
-#include "perc-conv.h"
-#include "perc-difference.h"
-#include "perc-net.h"
-#include "perc-pool.h"
-#include "perc-resize.h"
-#include "perc-winograd.h"
+#include "run/perc-arena.h"
+#include "ops/perc-lowered.h"
+#include "ops/perc-difference.h"
+#include "test-core.h"
+#include "model/perc-net.h"
+#include "ops/perc-maxpool.h"
+#include "ops/perc-resize.h"
+#include "ops/perc-winograd.h"
 
 static void
 test_conv (void)
@@ -30,8 +31,9 @@ test_conv (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      PercConv conv = { cases[i].c, cases[i].out, cases[i].k, cases[i].stride,
-                        cases[i].pad, cases[i].relu, NULL, NULL, 0, NULL, NULL };
+      PercConv conv = { .in_channels = cases[i].c, .out_channels = cases[i].out,
+                        .kernel = cases[i].k, .stride = cases[i].stride, .pad = cases[i].pad,
+                        .relu = cases[i].relu, .microkernel = test_microkernel () };
       int      oh = (cases[i].h + 2 * conv.pad - conv.kernel) / conv.stride + 1;
       int      ow = (cases[i].w + 2 * conv.pad - conv.kernel) / conv.stride + 1;
       gsize    n_in = (gsize) conv.in_channels * cases[i].h * cases[i].w;
@@ -40,8 +42,8 @@ test_conv (void)
       float   *src = g_new (float, n_in), *weight = g_new (float, n_w);
       float   *bias = g_new (float, conv.out_channels);
       float   *got = g_new (float, n_out), *want = g_new (float, n_out);
-      float   *scratch = g_new (float, perc_conv_scratch_size (&conv, cases[i].h, cases[i].w) + 1);
-      float   *packed = g_new (float, perc_conv_packed_size (&conv) + 1);
+      float   *scratch = g_new (float, perc_lowered_scratch_size (&conv, cases[i].h, cases[i].w) + 1);
+      float   *packed = g_new (float, perc_lowered_weights_size (&conv) + 1);
       double   err;
 
       fill_random (src, n_in, 1 + i, -1, 1);
@@ -49,8 +51,8 @@ test_conv (void)
       fill_random (bias, conv.out_channels, 200 + i, -0.5, 0.5);
       conv.weight = weight;
       conv.bias = bias;
-      conv.packed_weight = perc_conv_pack (&conv, packed);
-      perc_conv_forward (&conv, src, cases[i].h, cases[i].w, got, scratch);
+      conv.packed_weight = perc_lowered_pack (&conv, packed);
+      perc_lowered_forward_rows (&conv, src, cases[i].h, cases[i].w, got, scratch, 0, oh);
       naive_conv (src, conv.in_channels, cases[i].h, cases[i].w, weight, bias,
                   conv.out_channels, conv.kernel, conv.stride, conv.pad,
                   conv.relu, want);
@@ -86,8 +88,9 @@ test_winograd (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      PercConv conv = { cases[i].c, cases[i].out, cases[i].k, 1, cases[i].pad,
-                        cases[i].relu, NULL, NULL, 0, NULL, NULL };
+      PercConv conv = { .in_channels = cases[i].c, .out_channels = cases[i].out,
+                        .kernel = cases[i].k, .stride = 1, .pad = cases[i].pad,
+                        .relu = cases[i].relu, .microkernel = test_microkernel () };
       PercConv wino;
       int      h = cases[i].h, w = cases[i].w, m = cases[i].m;
       int      oh = h + 2 * conv.pad - conv.kernel + 1, ow = w + 2 * conv.pad - conv.kernel + 1;
@@ -100,7 +103,7 @@ test_winograd (void)
       float   *transformed = g_new (float, perc_winograd_weights_size (&conv, m));
       float   *got = g_new (float, n_out), *want = g_new (float, n_out);
       float   *parts = g_new (float, n_out), *scratch;
-      float   *packed = g_new (float, perc_conv_packed_size (&conv));
+      float   *packed = g_new (float, perc_lowered_weights_size (&conv));
       double   err, peak = 0;
 
       fill_random (src, n_in, 1 + i, -1, 1);
@@ -108,18 +111,18 @@ test_winograd (void)
       fill_random (bias, conv.out_channels, 200 + i, -0.5, 0.5);
       conv.weight = weight;
       conv.bias = bias;
-      conv.packed_weight = perc_conv_pack (&conv, packed);
+      conv.packed_weight = perc_lowered_pack (&conv, packed);
       wino = conv;
       wino.winograd_m = m;
       wino.winograd_weight = perc_winograd_weights (&conv, m, transformed);
-      scratch = g_new (float, MAX (perc_conv_scratch_size (&conv, h, w),
-                                   perc_conv_scratch_size (&wino, h, w)));
-      perc_conv_forward (&wino, src, h, w, got, scratch);
+      scratch = g_new (float, MAX (perc_lowered_scratch_size (&conv, h, w),
+                                   perc_winograd_scratch_size (&wino, h, w)));
+      perc_winograd_forward_rows (&wino, src, h, w, got, scratch, 0, oh);
       if (cases[i].naive)
         naive_conv (src, conv.in_channels, h, w, weight, bias, conv.out_channels,
                     conv.kernel, 1, conv.pad, conv.relu, want);
       else
-        perc_conv_forward (&conv, src, h, w, want, scratch);
+        perc_lowered_forward_rows (&conv, src, h, w, want, scratch, 0, oh);
       for (gsize j = 0; j < n_out; j++)
         peak = MAX (peak, fabs (want[j]));
       err = max_abs_diff (got, want, n_out);
@@ -128,8 +131,8 @@ test_winograd (void)
       g_assert_cmpfloat (err, <=, 2e-5 * MAX (1.0, peak));
 
       /* A cut inside a block: both parts compute that block. */
-      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, 0, cut);
-      perc_conv_forward_rows (&wino, src, h, w, parts, scratch, cut, oh);
+      perc_winograd_forward_rows (&wino, src, h, w, parts, scratch, 0, cut);
+      perc_winograd_forward_rows (&wino, src, h, w, parts, scratch, cut, oh);
       g_assert_cmpmem (parts, n_out * sizeof (float), got, n_out * sizeof (float));
 
       g_free (src); g_free (weight); g_free (bias); g_free (transformed);
@@ -150,8 +153,9 @@ test_winograd_block (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      PercConv conv = { cases[i].c, cases[i].out, cases[i].k, cases[i].stride,
-                        cases[i].k / 2, TRUE, NULL, NULL, 0, NULL, NULL };
+      PercConv conv = { .in_channels = cases[i].c, .out_channels = cases[i].out,
+                        .kernel = cases[i].k, .stride = cases[i].stride,
+                        .pad = cases[i].k / 2, .relu = TRUE };
 
       g_assert_cmpint (perc_winograd_block (&conv), ==, cases[i].m);
     }

@@ -8,8 +8,9 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include "perc-compare.h"
+#include "distance/perc-compare.h"
 #include "perc-error.h"
+#include "test-core.h"
 #include "test-util.h"
 
 static char *tmpdir;
@@ -19,7 +20,7 @@ static void
 expect_error (const char *path, int code, const char *fragment)
 {
   GError    *error = NULL;
-  PercModel *model = perc_model_load (path, &error);
+  PercModel *model = perc_model_load (path, test_microkernel (), &error);
 
   g_assert_null (model);
   g_assert_error (error, PERC_ERROR, code);
@@ -428,7 +429,7 @@ expect_run_error (PercComparer *c, PercCalibration cal, PercImage a,
 static void
 test_bad_input (void)
 {
-  PercModel    *model = perc_model_load (good, NULL);
+  PercModel    *model = perc_model_load (good, test_microkernel (), NULL);
   PercComparer *c = perc_comparer_new (model);
   PercImage     a = image (40, 30, 0.4f), b = image (40, 30, 0.5f);
   PercImage     small = image (16, 40, 0.5f), other = image (41, 30, 0.5f);
@@ -469,7 +470,8 @@ test_search_order (void)
   char   *user_dir = g_build_filename (tmpdir, "xdg", "gegl-perceptual", "weights", NULL);
   char   *inst_dir = g_build_filename (tmpdir, "installed", NULL);
   char   *dirs[] = { env_dir, user_dir, inst_dir };
-  char   *files[3], *path, *env;
+  char   *files[3], *path, *env, *xdg = g_build_filename (tmpdir, "xdg", NULL);
+  char  **search;
   GError *error = NULL;
 
   for (int i = 0; i < 3; i++)
@@ -479,23 +481,29 @@ test_search_order (void)
       write_file (files[i], "x", 1);
     }
   g_mkdir_with_parents (env_dir2, 0700);
-  env = g_strjoin (G_SEARCHPATH_SEPARATOR_S, env_dir2, env_dir, NULL);
-  g_setenv ("GEGL_PERCEPTUAL_WEIGHTS_PATH", env, TRUE);
+  /* As a front end passes them: GEGL_PERCEPTUAL_WEIGHTS_PATH's folders,
+   * the user's data folder, the installed one.
+   */
+  env = g_strjoin (G_SEARCHPATH_SEPARATOR_S, env_dir2, env_dir, "", NULL);
+  search = perc_model_search_dirs (env, xdg, inst_dir);
+  g_assert_cmpuint (g_strv_length (search), ==, 4);
+  g_assert_cmpstr (search[0], ==, env_dir2);
+  g_assert_cmpstr (search[2], ==, user_dir);
 
   for (int i = 0; i < 3; i++)
     {
-      path = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, inst_dir, &error);
+      path = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, (const char *const *) search, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (path, ==, files[i]);
       /* An unweighted distance can use the calibrated file. */
       g_free (path);
-      path = perc_model_locate ("squeeze", PERC_CALIBRATION_UNWEIGHTED, inst_dir, &error);
+      path = perc_model_locate ("squeeze", PERC_CALIBRATION_UNWEIGHTED, (const char *const *) search, &error);
       g_assert_cmpstr (path, ==, files[i]);
       g_free (path);
       g_unlink (files[i]);
     }
 
-  path = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, inst_dir, &error);
+  path = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1, (const char *const *) search, &error);
   g_assert_null (path);
   g_assert_error (error, PERC_ERROR, PERC_ERROR_FILE);
   if (g_test_verbose ())
@@ -507,7 +515,8 @@ test_search_order (void)
   g_assert_nonnull (strstr (error->message, "fetch squeeze --calibration lpips-v0.1"));
   g_clear_error (&error);
 
-  g_unsetenv ("GEGL_PERCEPTUAL_WEIGHTS_PATH");
+  g_strfreev (search);
+  g_free (xdg);
   for (int i = 0; i < 3; i++)
     g_free (files[i]);
   g_free (env);
@@ -540,7 +549,7 @@ thread_run (gpointer data)
 static void
 test_threads (void)
 {
-  PercModel *model = perc_model_load (good, NULL);
+  PercModel *model = perc_model_load (good, test_microkernel (), NULL);
   GThread   *t1 = g_thread_new ("a", thread_run, model);
   GThread   *t2 = g_thread_new ("b", thread_run, model);
   double    *r1 = g_thread_join (t1), *r2 = g_thread_join (t2);
@@ -557,12 +566,6 @@ main (int argc, char **argv)
   int status;
 
   tmpdir = make_temp_dir ();
-  /* GLib reads XDG_DATA_HOME once: set it before anything asks. */
-  {
-    char *xdg = g_build_filename (tmpdir, "xdg", NULL);
-    g_setenv ("XDG_DATA_HOME", xdg, TRUE);
-    g_free (xdg);
-  }
   g_test_init (&argc, &argv, NULL);
   good = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
   g_test_add_func ("/model/bad-models", test_bad_models);

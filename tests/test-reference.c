@@ -8,7 +8,8 @@
 #include <gegl.h>
 #include <json-glib/json-glib.h>
 
-#include "perc-compare.h"
+#include "distance/perc-compare.h"
+#include "test-core.h"
 #include "test-util.h"
 
 #define TOLERANCE 1e-5
@@ -183,7 +184,7 @@ main (int argc, char **argv)
     {
       char *path = convert (calibrations[i]);
 
-      models[i] = perc_model_load (path, &error);
+      models[i] = perc_model_load (path, test_microkernel (), &error);
       g_assert_no_error (error);
       g_free (path);
     }

@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "naive.h"
-#include "perc-compare.h"
+#include "distance/perc-compare.h"
 #include "perc-error.h"
-#include "perc-tiles.h"
+#include "run/perc-tiles.h"
+#include "test-core.h"
 #include "test-util.h"
 
 static char *tmpdir;
@@ -110,7 +111,7 @@ static void
 compare_model (const char *path, const PercMetric *metric, int seed, int w, int h,
                const int *tiles, int n_tiles)
 {
-  PercModel    *model = perc_model_load (path, NULL);
+  PercModel    *model = perc_model_load (path, test_microkernel (), NULL);
   const char   *network = model->net->name;
   Images        im = make_images (w, h, seed);
   PercComparer *cmp = perc_comparer_new (model);
@@ -228,7 +229,7 @@ test_pooled (void)
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     for (PercDistanceKind kind = PERC_DISTANCE_MEAN_POOL; kind <= PERC_DISTANCE_STYLE; kind++)
       {
-        PercModel      *model = perc_model_load (paths[i], NULL);
+        PercModel      *model = perc_model_load (paths[i], test_microkernel (), NULL);
         PercMetric      metric = { PERC_CALIBRATION_UNWEIGHTED, kind, 0 };
         Images          im = make_images (143, 119, 4);
         PercComparer   *cmp = perc_comparer_new (model);
@@ -285,7 +286,7 @@ test_parts (void)
 
   for (int m = 0; m < 2; m++)
     {
-      PercModel *model = perc_model_load (paths[m], NULL);
+      PercModel *model = perc_model_load (paths[m], test_microkernel (), NULL);
       PercNet   *net = model->net;
       PercShape *shapes = g_new (PercShape, net->n_buffers);
       float     *whole[64], *parts[64], *scratch;
@@ -330,7 +331,7 @@ static void
 test_budget (void)
 {
   char         *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
-  PercModel    *model = perc_model_load (path, NULL);
+  PercModel    *model = perc_model_load (path, test_microkernel (), NULL);
   Images        im = make_images (480, 400, 3);
   PercDistance  a = { 0 }, b = { 0 };
   gsize         bytes, budget = 20 << 20;
@@ -402,7 +403,7 @@ static void
 test_progress (void)
 {
   char        *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
-  PercModel   *model = perc_model_load (path, NULL);
+  PercModel   *model = perc_model_load (path, test_microkernel (), NULL);
   Images       im = make_images (150, 100, 4);
   PercMetric   metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
   PercDistance d = { 0 };

@@ -16,10 +16,10 @@
 #include <gegl-plugin.h>
 
 #include "cli.h"
-#include "perceptual-colormaps.h"
-#include "perceptual-compare.h"
-#include "perc-net.h"
-#include "perceptual-models.h"
+#include "gegl/perceptual-colormaps.h"
+#include "gegl/perceptual-compare.h"
+#include "model/perc-net.h"
+#include "gegl/perceptual-models.h"
 
 typedef struct
 {
@@ -170,7 +170,8 @@ compare_pair (const Options *o,
   if (map_path || heatmap)
     map = gegl_buffer_new (gegl_buffer_get_extent (ref), babl_format_with_space ("Y float", space));
   perceptual_compare (space, ref, dist, &o->choice,
-                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, NULL, NULL, &r);
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, cli_threads (), NULL, NULL,
+                      &r);
   if (!r.ok)
     {
       out->error = g_strdup (r.status);

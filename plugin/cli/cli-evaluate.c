@@ -8,7 +8,8 @@
  * p0/000001.png, p1/000001.png and judge/000001.npy; a file without its
  * counterparts is an error.  Images are read through GEGL in the main
  * thread, a batch at a time; the batch's distances are computed by one
- * thread per core, each with its own extractor, with BLIS single-threaded.
+ * thread per core, each with its own extractor (the products run BLIS's
+ * micro-kernel in the calling thread).
  */
 #include "config.h"
 
@@ -20,8 +21,7 @@
 #include <gegl.h>
 
 #include "cli.h"
-#include "perc-blis.h"
-#include "perc-distance.h"
+#include "distance/perc-distance.h"
 
 #define BATCH 96
 

@@ -10,7 +10,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "cli.h"
-#include "perc-model.h"
+#include "gegl/perceptual-settings.h"
+#include "model/perc-model.h"
 
 static const PercCalibration calibrations[] = {
   PERC_CALIBRATION_LPIPS_V0_1, PERC_CALIBRATION_LPIPS_V0_0, PERC_CALIBRATION_UNWEIGHTED
@@ -19,7 +20,7 @@ static const PercCalibration calibrations[] = {
 int
 cli_models (int argc, char **argv)
 {
-  char   **dirs = perc_model_search_dirs (PERCEPTUAL_WEIGHTS_DIR);
+  const char *const *dirs = perceptual_settings_weights_dirs ();
   gboolean json = argc > 1 && !g_strcmp0 (argv[1], "--json");
   int      n_found = 0;
 
@@ -27,13 +28,12 @@ cli_models (int argc, char **argv)
     {
       printf ("%s", _("Usage: gegl-perceptual models [--json]\n"
                       "Lists the models found in the search path and how to install the others.\n"));
-      g_strfreev (dirs);
       return g_strcmp0 (argv[1], "--help") ? 2 : 0;
     }
   if (!json)
     {
       printf (_("Search path (first match wins):\n"));
-      for (char **d = dirs; *d; d++)
+      for (const char *const *d = dirs; *d; d++)
         printf ("  %s\n", *d);
       printf ("\n%-8s %-11s %-12s %s\n", _("network"), _("calibration"), _("digest"), _("file"));
     }
@@ -41,7 +41,7 @@ cli_models (int argc, char **argv)
     for (guint c = 0; c < G_N_ELEMENTS (calibrations); c++)
       {
         GError *error = NULL;
-        char   *path = perc_model_locate (net->name, calibrations[c], PERCEPTUAL_WEIGHTS_DIR, &error);
+        char   *path = perc_model_locate (net->name, calibrations[c], dirs, &error);
         char   *file = perc_model_file_name (net->name, calibrations[c]);
         const char *cal = perc_calibration_name (calibrations[c]);
 
@@ -58,7 +58,7 @@ cli_models (int argc, char **argv)
         if (path)
           {
             PercSafetensors *st = perc_safetensors_load (path, &error);
-            PercModel       *model = st ? perc_model_new (st, &error) : NULL;
+            PercModel       *model = st ? perc_model_new (st, perceptual_settings_microkernel (), &error) : NULL;
             const char      *digest = st ? perc_safetensors_metadata (st, "backbone_digest") : NULL;
             char            *p = cli_json_string (path);
 
@@ -109,7 +109,6 @@ cli_models (int argc, char **argv)
   if (!json)
     printf (_("\nfetch takes the official files from a mirror folder (--mirror DIR or "
               "GEGL_PERCEPTUAL_WEIGHTS_MIRROR) or downloads them.\n"));
-  g_strfreev (dirs);
   return 0;
 }
 

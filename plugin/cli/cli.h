@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <gegl.h>
 
-#include "perceptual-models.h"
+#include "gegl/perceptual-models.h"
 
 G_BEGIN_DECLS
 
@@ -14,6 +14,11 @@ int  cli_models  (int argc, char **argv);
 int  cli_fetch   (int argc, char **argv);
 int  cli_2afc    (int argc, char **argv);
 int  cli_jnd     (int argc, char **argv);
+
+/* The threads a comparison may use: BLIS_NUM_THREADS, else
+ * OMP_NUM_THREADS, else the number of cores (read once).
+ */
+int  cli_threads (void);
 
 /* Prints "gegl-perceptual: <message>" on stderr. */
 void cli_error   (const char *format, ...) G_GNUC_PRINTF (1, 2);

@@ -10,10 +10,11 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <glib/gi18n-lib.h>
 
 #include "cli.h"
-#include "perc-blis.h"
+#include "gegl/perceptual-settings.h"
 
 void
 cli_error (const char *format,
@@ -51,6 +52,25 @@ cli_json_string (const char *value)
   return g_string_free (s, FALSE);
 }
 
+int
+cli_threads (void)
+{
+  static gsize threads = 0;
+
+  /* What BLIS and OpenMP programs take, else every core. */
+  if (g_once_init_enter (&threads))
+    {
+      const char *env = g_getenv ("BLIS_NUM_THREADS");
+      int         n;
+
+      if (!env)
+        env = g_getenv ("OMP_NUM_THREADS");
+      n = env ? atoi (env) : 0;
+      g_once_init_leave (&threads, n > 0 ? n : (int) g_get_num_processors ());
+    }
+  return threads;
+}
+
 static void
 usage (FILE *out)
 {
@@ -78,7 +98,7 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
-  perc_blis_configure ();
+  perceptual_settings_init ();
 
   if (argc < 2 || !g_strcmp0 (argv[1], "--help") || !g_strcmp0 (argv[1], "-h"))
     {

@@ -6,8 +6,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "compare-layers.h"
-#include "perc-catalog.h"
-#include "perceptual-connect.h"
+#include "model/perc-catalog.h"
+#include "gegl/perceptual-connect.h"
 
 const char *const compare_output_nicks[3] = { "heatmap", "distance-map", "layer-difference" };
 
@@ -142,13 +142,27 @@ compare_check_settings (const CompareSettings *s,
   return TRUE;
 }
 
+/* Where the ops look for installed models (GIMP's plug-in process has the
+ * same environment as its GEGL).
+ */
+static char **
+weights_dirs (void)
+{
+  static char **dirs;
+
+  if (!dirs)
+    dirs = perc_model_search_dirs (g_getenv ("GEGL_PERCEPTUAL_WEIGHTS_PATH"),
+                                   g_get_user_data_dir (), PERCEPTUAL_WEIGHTS_DIR);
+  return dirs;
+}
+
 gboolean
 compare_model_installed (const char *network,
                          const char *calibration)
 {
   CompareSettings s = { network, calibration, 0, 1, NULL, 0 };
   char           *path = perc_model_locate (network, calibration_of (&s),
-                                            PERCEPTUAL_WEIGHTS_DIR, NULL);
+                                            (const char *const *) weights_dirs (), NULL);
 
   g_free (path);
   return path != NULL;

@@ -30,7 +30,7 @@
 #include <libgimp/gimpui.h>
 
 #include "compare-layers.h"
-#include "perc-catalog.h"
+#include "model/perc-catalog.h"
 
 #define PLUG_IN_BINARY "perceptual-compare"
 #define PLUG_IN_ROLE   "gegl-perceptual-compare"

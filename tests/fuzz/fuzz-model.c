@@ -16,8 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "perc-microkernel.h"
-#include "perc-model.h"
+#include "ops/perc-microkernel.h"
+#include "test-core.h"
+#include "model/perc-model.h"
 
 int LLVMFuzzerInitialize   (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -48,10 +49,9 @@ check (gboolean    ok,
 static void
 check_model (const PercModel *model)
 {
-  const PercNet  *net = model->net;
-  PercMicrokernel k;
+  const PercNet         *net = model->net;
+  const PercMicrokernel *k = &model->microkernel;
 
-  perc_microkernel_query (&k);
   check (model->net != NULL && model->storage != NULL, "a model without a network");
   for (int i = 0; i < net->n_ops; i++)
     if (net->ops[i].kind == PERC_OP_CONV)
@@ -67,11 +67,11 @@ check_model (const PercModel *model)
           {
             gsize alpha = conv->winograd_m + conv->kernel - 1;
 
-            n = alpha * alpha * perc_microkernel_packed_floats (&k, conv->out_channels,
+            n = alpha * alpha * perc_microkernel_packed_floats (k, conv->out_channels,
                                                                 conv->in_channels);
           }
         else
-          n = perc_microkernel_packed_floats (&k, conv->out_channels,
+          n = perc_microkernel_packed_floats (k, conv->out_channels,
                                               conv->in_channels * conv->kernel *
                                               conv->kernel);
         for (gsize j = 0; j < n; j++)
@@ -109,7 +109,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
                  "a tensor view outside the file");
           check (perc_safetensors_lookup (st, t->name) == t, "a tensor not found by name");
         }
-      model = perc_model_new (st, &error);
+      model = perc_model_new (st, test_microkernel (), &error);
       check ((model != NULL) != (error != NULL),
              "model: both or neither of a result and an error");
       if (model)

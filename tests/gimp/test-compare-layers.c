@@ -10,7 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "compare-layers.h"
-#include "perc-catalog.h"
+#include "model/perc-catalog.h"
 #include "test-util.h"
 
 static char       *tmpdir;

@@ -10,8 +10,8 @@
 #include <json-glib/json-glib.h>
 
 #include "naive.h"
-#include "perceptual-connect.h"
-#include "perceptual-enums.h"
+#include "gegl/perceptual-connect.h"
+#include "gegl/perceptual-enums.h"
 #include "test-util.h"
 
 static char       *tmpdir;
@@ -499,7 +499,7 @@ test_tiled (void)
   float        *maps[3], *heat[3];
   double        d[3];
   GeglRectangle box;
-  char         *threads = g_strdup (g_getenv ("BLIS_NUM_THREADS"));
+  int           threads;
 
   for (int k = 0; k < 2; k++)
     {
@@ -511,6 +511,7 @@ test_tiled (void)
                               (k && (x / 41 + y / 29) % 4 == 0 ? 0.08f : 0.0f);
       gegl_buffer_set (k ? b : a, NULL, 0, babl_format ("R'G'B'A float"), px, GEGL_AUTO_ROWSTRIDE);
     }
+  g_object_get (gegl_config (), "threads", &threads, NULL);
   /* 48 MiB: several tiles for SqueezeNet at this size; then the default;
    * then 48 MiB again with two threads allowed, which the ops then use.
    */
@@ -523,7 +524,8 @@ test_tiled (void)
         g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
       else
         g_setenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET", "48", TRUE);
-      g_setenv ("BLIS_NUM_THREADS", run == 2 ? "2" : "1", TRUE);
+      /* The ops take GEGL's thread setting. */
+      g_object_set (gegl_config (), "threads", run == 2 ? 2 : 1, NULL);
       n_two_threads = 0;
       maps[run] = render (&g, &box);
       d[run] = get_double (g.op, "distance");
@@ -536,11 +538,7 @@ test_tiled (void)
       g_object_unref (hm.graph);
     }
   g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
-  if (threads)
-    g_setenv ("BLIS_NUM_THREADS", threads, TRUE);
-  else
-    g_unsetenv ("BLIS_NUM_THREADS");
-  g_free (threads);
+  g_object_set (gegl_config (), "threads", threads, NULL);
   for (int run = 0; run < 3; run += 2)
     {
       if (g_test_verbose ())

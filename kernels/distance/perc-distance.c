@@ -1,0 +1,249 @@
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "ops/perc-difference.h"
+#include "distance/perc-distance.h"
+#include "perc-error.h"
+#include "distance/perc-layer-stats.h"
+#include "ops/perc-resize.h"
+
+static const char *const kind_names[] = {
+  [PERC_DISTANCE_SPATIAL] = "spatial",
+  [PERC_DISTANCE_MEAN_POOL] = "mean-pool",
+  [PERC_DISTANCE_STYLE] = "style",
+};
+
+const char *
+perc_distance_kind_name (PercDistanceKind kind)
+{
+  g_return_val_if_fail (kind < G_N_ELEMENTS (kind_names), NULL);
+  return kind_names[kind];
+}
+
+gboolean
+perc_distance_kind_from_name (const char       *name,
+                              PercDistanceKind *kind)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
+    if (!g_strcmp0 (name, kind_names[i]))
+      {
+        *kind = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+perc_layers_parse (const char      *text,
+                   const PercModel *model,
+                   guint           *layers,
+                   GError         **error)
+{
+  int      n = model ? model->net->n_taps : PERC_MAX_TAPS;
+  char   **parts;
+  gboolean ok = TRUE;
+
+  *layers = 0;
+  if (!text || !*text)
+    return TRUE;
+  parts = g_strsplit (text, ",", -1);
+  for (char **p = parts; ok && *p; p++)
+    {
+      guint64 v;
+
+      ok = g_ascii_string_to_unsigned (g_strstrip (*p), 10, 1, n, &v, NULL);
+      if (ok)
+        *layers |= 1u << (v - 1);
+    }
+  g_strfreev (parts);
+  if (!ok)
+    {
+      *layers = 0;
+      if (model)
+        g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                     _("\"%s\" is not a list of layer numbers from 1 to %d for %s"),
+                     text, n, model->net->name);
+      else
+        g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                     _("\"%s\" is not a list of layer numbers from 1 to %d"),
+                     text, n);
+    }
+  return ok;
+}
+
+char *
+perc_layers_format (guint layers)
+{
+  GString *s = g_string_new (NULL);
+
+  for (int l = 0; l < PERC_MAX_TAPS; l++)
+    if (layers & (1u << l))
+      g_string_append_printf (s, s->len ? ",%d" : "%d", l + 1);
+  return g_string_free (s, FALSE);
+}
+
+guint
+perc_metric_check (const PercModel  *model,
+                   const PercMetric *metric,
+                   GError          **error)
+{
+  const PercNet *net = model->net;
+  guint          all = (1u << net->n_taps) - 1;
+  guint          layers = metric->layers ? metric->layers : net->default_layers;
+
+  if (!perc_model_supports (model, metric->calibration, error))
+    return 0;
+  if (metric->kind != PERC_DISTANCE_SPATIAL &&
+      metric->calibration != PERC_CALIBRATION_UNWEIGHTED)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   /* TRANSLATORS: a distance function, mean-pool or style. */
+                   _("the %s distance has no calibrated weights: use the "
+                     "unweighted calibration"), perc_distance_kind_name (metric->kind));
+      return 0;
+    }
+  if (layers & ~all)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   _("the %s network has layers 1 to %d"), net->name, net->n_taps);
+      return 0;
+    }
+  return layers;
+}
+
+gboolean
+perc_distance_total (PercDistance *out,
+                     GError      **error)
+{
+  out->distance = 0.0;
+  for (int l = 0; l < out->n_layers; l++)
+    {
+      if (!isfinite (out->terms[l]))
+        {
+          out->distance = NAN;
+          g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                       _("the distance is not finite (layer %d): the network "
+                         "overflowed; pixel values far outside 0 to 1, or a "
+                         "model's weights, can make it"), l + 1);
+          return FALSE;
+        }
+      if (out->layers & (1u << l))
+        out->distance += out->terms[l];
+    }
+  return TRUE;
+}
+
+gboolean
+perc_distance_compute (const PercModel    *model,
+                       const PercMetric   *metric,
+                       const PercFeatures *f0,
+                       const PercFeatures *f1,
+                       PercDistance       *out,
+                       GError            **error)
+{
+  guint      layers = perc_metric_check (model, metric, error);
+  float     *scratch = NULL;
+  gsize      scratch_size = 0;
+
+  if (!layers)
+    return FALSE;
+  if (f0->n_taps != model->net->n_taps || f1->n_taps != f0->n_taps)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   _("the features do not come from this model"));
+      return FALSE;
+    }
+  for (int l = 0; l < f0->n_taps; l++)
+    if (memcmp (&f0->shapes[l], &f1->shapes[l], sizeof (PercShape)))
+      {
+        g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                     _("the two images' features differ in size at layer %d"),
+                     l + 1);
+        return FALSE;
+      }
+
+  out->n_layers = f0->n_taps;
+  out->kind = metric->kind;
+  out->layers = layers;
+  for (int l = 0; l < f0->n_taps; l++)
+    {
+      const PercShape *s = &f0->shapes[l];
+      gsize            n = (gsize) s->h * s->w;
+
+      if (metric->kind != PERC_DISTANCE_SPATIAL)
+        {
+          /* Kept between calls: a Gram matrix can be megabytes. */
+          if (!out->pooled)
+            out->pooled = g_new0 (PercLayerStats, 1);
+          perc_layer_stats_reset (out->pooled, metric->kind == PERC_DISTANCE_STYLE ?
+                             PERC_LAYER_STATS_STYLE : PERC_LAYER_STATS_MEAN, s->c);
+          perc_layer_stats_add (out->pooled, 0, f0->data[l], s->w, s->h, 0, 0, s->w, s->h);
+          perc_layer_stats_add (out->pooled, 1, f1->data[l], s->w, s->h, 0, 0, s->w, s->h);
+          out->terms[l] = perc_layer_stats_term (out->pooled);
+          out->shapes[l] = (PercShape) { 1, s->h, s->w };
+          g_clear_pointer (&out->maps[l], g_free);
+          continue;
+        }
+      if (n > scratch_size)
+        {
+          g_free (scratch);
+          scratch = g_new (float, 2 * n);
+          scratch_size = n;
+        }
+      if (!out->maps[l] || out->shapes[l].h * out->shapes[l].w != (int) n)
+        {
+          g_free (out->maps[l]);
+          out->maps[l] = g_new (float, n);
+        }
+      out->shapes[l] = (PercShape) { 1, s->h, s->w };
+      perc_layer_difference (f0->data[l], f1->data[l], s->c, n,
+                             perc_model_lin (model, metric->calibration, l),
+                             out->maps[l], scratch);
+      out->terms[l] = perc_mean (out->maps[l], n);
+    }
+  g_free (scratch);
+  return perc_distance_total (out, error);
+}
+
+void
+perc_distance_clear (PercDistance *distance)
+{
+  for (int l = 0; l < PERC_MAX_TAPS; l++)
+    g_free (distance->maps[l]);
+  if (distance->pooled)
+    perc_layer_stats_clear (distance->pooled);
+  g_free (distance->pooled);
+  memset (distance, 0, sizeof *distance);
+}
+
+void
+perc_distance_layer_map (const PercDistance *distance,
+                         int                 layer,
+                         int                 width,
+                         int                 height,
+                         float              *map)
+{
+  g_return_if_fail (layer >= 0 && layer < distance->n_layers);
+  g_return_if_fail (distance->maps[layer]);
+  perc_resize_bilinear (distance->maps[layer], distance->shapes[layer].w,
+                        distance->shapes[layer].h, map, width, height, FALSE);
+}
+
+void
+perc_distance_spatial (const PercDistance *distance,
+                       int                 width,
+                       int                 height,
+                       float              *map)
+{
+  gboolean first = TRUE;
+
+  for (int l = 0; l < distance->n_layers; l++)
+    if (distance->layers & (1u << l))
+      {
+        g_return_if_fail (distance->maps[l]);
+        perc_resize_bilinear (distance->maps[l], distance->shapes[l].w,
+                              distance->shapes[l].h, map, width, height, !first);
+        first = FALSE;
+      }
+}

@@ -1,0 +1,54 @@
+/* 2-D convolution (NCHW, one image): the method chosen per layer, once,
+ * when the model loads (Winograd's blocks where they pay, the lowered
+ * product otherwise), and run a band of output rows at a time.
+ */
+#ifndef PERC_CONV_H
+#define PERC_CONV_H
+
+#include <glib.h>
+
+#include "ops/perc-conv-layer.h"
+
+G_BEGIN_DECLS
+
+/* Chooses conv's method for products by `microkernel`, which the packed
+ * weights will be laid out for.
+ */
+void         perc_conv_choose       (PercConv              *conv,
+                                     const PercMicrokernel *microkernel);
+
+/* Floats of conv's weights as its method reads them (with room for the
+ * alignment), after perc_conv_choose ().
+ */
+gsize        perc_conv_weights_size (const PercConv        *conv);
+
+/* Lays conv->weight out for its method in dst (perc_conv_weights_size ()
+ * floats) and points conv at them; returns where they start.
+ */
+const float *perc_conv_pack         (PercConv              *conv,
+                                     float                 *dst);
+
+/* Floats of scratch memory perc_conv_forward_rows () needs for an h x w
+ * input.
+ */
+gsize        perc_conv_scratch_size (const PercConv        *conv,
+                                     int                    height,
+                                     int                    width);
+
+/* Output rows [first, end) of out_channels planes of the usual out_h x
+ * out_w ((size + 2 pad - kernel) / stride + 1), the rest of dst
+ * untouched: threads can share one convolution, each with its own
+ * scratch.  Parts computed apart equal the whole.
+ */
+void         perc_conv_forward_rows (const PercConv        *conv,
+                                     const float           *src,
+                                     int                    height,
+                                     int                    width,
+                                     float                 *dst,
+                                     float                 *scratch,
+                                     int                    first,
+                                     int                    end);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,178 @@
+#include <string.h>
+
+#include "ops/perc-lowered.h"
+#include "ops/perc-microkernel.h"
+#include "ops/perc-phases.h"
+
+static gboolean
+is_pointwise (const PercConv *conv)
+{
+  return conv->kernel == 1 && conv->stride == 1 && conv->pad == 0;
+}
+
+static int
+depth (const PercConv *conv)
+{
+  return conv->in_channels * conv->kernel * conv->kernel;
+}
+
+gsize
+perc_lowered_weights_size (const PercConv *conv)
+{
+  return perc_microkernel_weights_size (conv->microkernel, conv->out_channels, depth (conv));
+}
+
+const float *
+perc_lowered_pack (const PercConv *conv,
+                   float          *dst)
+{
+  return perc_microkernel_pack_weights (conv->microkernel, conv->weight, conv->out_channels,
+                                        depth (conv), dst);
+}
+
+/* Samples per phase of a split input row: enough for whole panels of
+ * output pixels and the kernel's reach past them.
+ */
+static int
+split_width (const PercConv        *conv,
+             const PercMicrokernel *k,
+             int                    out_w)
+{
+  return (out_w + k->pixels - 1) / k->pixels * k->pixels + (conv->kernel - 1) / conv->stride;
+}
+
+gsize
+perc_lowered_scratch_size (const PercConv *conv,
+                           int             height G_GNUC_UNUSED,
+                           int             width)
+{
+  const PercMicrokernel *k = conv->microkernel;
+  gsize                  n;
+
+  n = PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k->pixels, depth (conv));
+  /* Lowering keeps the split input rows of an output row. */
+  if (!is_pointwise (conv))
+    n += (gsize) conv->in_channels * conv->kernel * conv->stride *
+         split_width (conv, k, perc_conv_out_size (conv, width));
+  return n;
+}
+
+static void
+bias_relu (const PercConv *conv,
+           float          *dst,
+           gsize           plane,
+           gsize           n)
+{
+  for (int o = 0; o < conv->out_channels; o++)
+    {
+      float      *d = dst + o * plane;
+      const float b = conv->bias[o];
+
+      if (conv->relu)
+        for (gsize i = 0; i < n; i++)
+          d[i] = MAX (d[i] + b, 0.0f);
+      else
+        for (gsize i = 0; i < n; i++)
+          d[i] += b;
+    }
+}
+
+/* Output row y of a convolution with packed weights: the input rows it
+ * reads, split into `stride` phases; then panel by panel of pixels, the
+ * lowered panel (every tap a contiguous copy from a phase) against every
+ * panel of weights.
+ */
+static void
+lowered_row (const PercConv        *conv,
+             const PercMicrokernel *k,
+             const float           *src,
+             int                    height,
+             int                    width,
+             int                    y,
+             float                 *dst,
+             int                    out_w,
+             gsize                  plane,
+             float                 *panel,
+             float                 *phases)
+{
+  const int   ks = conv->kernel, s = conv->stride, n = depth (conv);
+  const int   nq = split_width (conv, k, out_w);
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (int c = 0; c < conv->in_channels; c++)
+    for (int ky = 0; ky < ks; ky++)
+      perc_phases_split_row (src + (gsize) c * height * width, height, width, conv->pad, s,
+                           nq, y * s - conv->pad + ky,
+                           phases + (gsize) (c * ks + ky) * s * nq, nq);
+  for (int x0 = 0; x0 < out_w; x0 += k->pixels)
+    {
+      for (int row = 0; row < conv->in_channels * ks; row++)
+        for (int kx = 0; kx < ks; kx++)
+          memcpy (panel + (gsize) (row * ks + kx) * k->pixels,
+                  phases + ((gsize) row * s + kx % s) * nq + kx / s + x0,
+                  k->pixels * sizeof (float));
+      for (int o = 0; o < conv->out_channels; o += k->outputs)
+        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                               dst + o * plane + (gsize) y * out_w + x0, plane,
+                               MIN (k->outputs, conv->out_channels - o),
+                               MIN (k->pixels, out_w - x0));
+    }
+  bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
+}
+
+/* Rows [first, end) of a 1x1 convolution: the input planes already are
+ * the lowered matrix, copied a panel of pixels at a time.
+ */
+static void
+pointwise_rows (const PercConv        *conv,
+                const PercMicrokernel *k,
+                const float           *src,
+                float                 *dst,
+                gsize                  plane,
+                gsize                  first,
+                gsize                  end,
+                float                 *panel)
+{
+  const int   n = conv->in_channels;
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (gsize x0 = first; x0 < end; x0 += k->pixels)
+    {
+      int cols = MIN ((gsize) k->pixels, end - x0);
+
+      for (int c = 0; c < n; c++)
+        {
+          memcpy (panel + (gsize) c * k->pixels, src + c * plane + x0, cols * sizeof (float));
+          memset (panel + (gsize) c * k->pixels + cols, 0, (k->pixels - cols) * sizeof (float));
+        }
+      for (int o = 0; o < conv->out_channels; o += k->outputs)
+        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                               dst + o * plane + x0, plane,
+                               MIN (k->outputs, conv->out_channels - o), cols);
+    }
+  bias_relu (conv, dst + first, plane, end - first);
+}
+
+void
+perc_lowered_forward_rows (const PercConv *conv,
+                        const float    *src,
+                        int             height,
+                        int             width,
+                        float          *dst,
+                        float          *scratch,
+                        int             first,
+                        int             end)
+{
+  const PercMicrokernel *k = conv->microkernel;
+  const int              out_w = perc_conv_out_size (conv, width);
+  const gsize            plane = (gsize) perc_conv_out_size (conv, height) * out_w;
+  float                 *panel = perc_microkernel_align (scratch);
+
+  if (is_pointwise (conv))
+    pointwise_rows (conv, k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
+                    panel);
+  else
+    for (int y = first; y < end; y++)
+      lowered_row (conv, k, src, height, width, y, dst, out_w, plane, panel,
+                   panel + perc_microkernel_panel_floats (k->pixels, depth (conv)));
+}

@@ -1,0 +1,42 @@
+/* Convolution as a matrix product: weights [out x in*k*k] times the
+ * lowered input [in*k*k x pixels], a panel of pixels at a time, lowered
+ * straight into the layout BLIS's micro-kernel reads and run against
+ * weights packed when the model loads.  A 1x1 convolution with stride 1
+ * needs no lowering: its panels are copies of the input planes.
+ */
+#ifndef PERC_LOWERED_H
+#define PERC_LOWERED_H
+
+#include <glib.h>
+
+#include "ops/perc-conv-layer.h"
+
+G_BEGIN_DECLS
+
+/* Floats of conv's packed weights (with room for the alignment). */
+gsize        perc_lowered_weights_size (const PercConv *conv);
+
+/* Packs conv->weight into dst; returns where they start (aligned). */
+const float *perc_lowered_pack         (const PercConv *conv,
+                                        float          *dst);
+
+/* Floats of scratch memory perc_lowered_forward_rows () needs for an
+ * h x w input.
+ */
+gsize        perc_lowered_scratch_size (const PercConv *conv,
+                                        int             height,
+                                        int             width);
+
+/* Output rows [first, end), with bias and ReLU, the rest of dst untouched. */
+void         perc_lowered_forward_rows (const PercConv *conv,
+                                        const float    *src,
+                                        int             height,
+                                        int             width,
+                                        float          *dst,
+                                        float          *scratch,
+                                        int             first,
+                                        int             end);
+
+G_END_DECLS
+
+#endif

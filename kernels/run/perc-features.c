@@ -1,0 +1,231 @@
+#include <glib/gi18n-lib.h>
+
+#include "perc-error.h"
+#include "run/perc-features.h"
+#include "ops/perc-conv.h"
+#include "ops/perc-maxpool.h"
+
+struct _PercExtractor
+{
+  const PercModel *model;
+  PercShape       *shapes;     /* per buffer, for the current input */
+  float          **buffers;    /* per buffer but the taps, which live in features */
+  float          **views;      /* per buffer: where it is for this run */
+  gsize           *capacity;
+  float           *scratch;
+  gsize            scratch_capacity;
+};
+
+float *
+perc_reserve (float **buffer,
+              gsize  *capacity,
+              gsize   n)
+{
+  if (n > *capacity)
+    {
+      g_free (*buffer);
+      *buffer = g_new (float, n);
+      *capacity = n;
+    }
+  return *buffer;
+}
+
+PercFeatures *
+perc_features_new (void)
+{
+  return g_new0 (PercFeatures, 1);
+}
+
+void
+perc_features_free (PercFeatures *features)
+{
+  if (!features)
+    return;
+  for (int i = 0; i < PERC_MAX_TAPS; i++)
+    g_free (features->data[i]);
+  g_free (features);
+}
+
+PercExtractor *
+perc_extractor_new (const PercModel *model)
+{
+  PercExtractor *ex = g_new0 (PercExtractor, 1);
+  int            n = model->net->n_buffers;
+
+  ex->model = model;
+  ex->shapes = g_new0 (PercShape, n);
+  ex->buffers = g_new0 (float *, n);
+  ex->views = g_new0 (float *, n);
+  ex->capacity = g_new0 (gsize, n);
+  return ex;
+}
+
+void
+perc_extractor_free (PercExtractor *ex)
+{
+  if (!ex)
+    return;
+  for (int i = 0; i < ex->model->net->n_buffers; i++)
+    g_free (ex->buffers[i]);
+  g_free (ex->buffers);
+  g_free (ex->views);
+  g_free (ex->capacity);
+  g_free (ex->shapes);
+  g_free (ex->scratch);
+  g_free (ex);
+}
+
+gboolean
+perc_calibration_scales (PercCalibration calibration)
+{
+  return calibration != PERC_CALIBRATION_LPIPS_V0_0;
+}
+
+static int
+tap_index (const PercNet *net,
+           int            buffer)
+{
+  for (int t = 0; t < net->n_taps; t++)
+    if (net->taps[t] == buffer)
+      return t;
+  return -1;
+}
+
+gsize
+perc_network_scratch (const PercModel *model,
+                      const PercShape *shapes)
+{
+  const PercNet *net = model->net;
+  gsize          n = 0;
+
+  for (int i = 0; i < net->n_ops; i++)
+    if (net->ops[i].kind == PERC_OP_CONV)
+      n = MAX (n, perc_conv_scratch_size (&model->convs[i], shapes[net->ops[i].src].h,
+                                          shapes[net->ops[i].src].w));
+  return n;
+}
+
+/* Points every buffer at memory of its size for the current input: taps
+ * live in `features`, the rest in the extractor.
+ */
+static void
+allocate (PercExtractor *ex,
+          PercFeatures  *features)
+{
+  const PercNet *net = ex->model->net;
+
+  for (int i = 0; i < net->n_buffers; i++)
+    {
+      gsize n = (gsize) ex->shapes[i].c * ex->shapes[i].h * ex->shapes[i].w;
+      int   t = tap_index (net, i);
+
+      if (t >= 0)
+        {
+          perc_reserve (&features->data[t], &features->capacity[t], n);
+          features->shapes[t] = ex->shapes[i];
+        }
+      else
+        perc_reserve (&ex->buffers[i], &ex->capacity[i], n);
+    }
+  features->n_taps = net->n_taps;
+  perc_reserve (&ex->scratch, &ex->scratch_capacity,
+           MAX (perc_network_scratch (ex->model, ex->shapes), 1));
+}
+
+static float *
+buffer (PercExtractor *ex,
+        PercFeatures  *features,
+        int            index)
+{
+  int t = tap_index (ex->model->net, index);
+
+  return t >= 0 ? features->data[t] : ex->buffers[index];
+}
+
+static void
+add (const float *a,
+     const float *b,
+     gsize        n,
+     gboolean     relu,
+     float       *dst)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = a[i] + b[i];
+
+      dst[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+void
+perc_network_op (const PercModel *model,
+                 int              i,
+                 const PercShape *shapes,
+                 float *const    *buffers,
+                 float           *scratch,
+                 int              part,
+                 int              parts)
+{
+  const PercOp    *op = &model->net->ops[i];
+  const PercShape *in = &shapes[op->src], *out = &shapes[op->dst];
+  const float     *src = buffers[op->src];
+  float           *dst = buffers[op->dst];
+  gsize            plane = (gsize) out->h * out->w;
+
+  if (op->kind == PERC_OP_CONV)
+    perc_conv_forward_rows (&model->convs[i], src, in->h, in->w,
+                            dst + op->dst_channel * plane, scratch,
+                            out->h * part / parts, out->h * (part + 1) / parts);
+  else if (op->kind == PERC_OP_ADD)
+    {
+      gsize n = out->c * plane, a = n * part / parts, b = n * (part + 1) / parts;
+
+      add (src + a, buffers[op->src2] + a, b - a, op->relu, dst + a);
+    }
+  else
+    {
+      int c0 = in->c * part / parts, c1 = in->c * (part + 1) / parts;
+
+      perc_maxpool (src + (gsize) c0 * in->h * in->w, c1 - c0, in->h, in->w,
+                    op->kernel, op->stride, op->pad, dst + c0 * plane, out->h, out->w);
+    }
+}
+
+/* The checks every run makes before the network sees an image. */
+gboolean
+perc_features_check_input (const PercModel *model,
+                           const PercImage *image,
+                           GError         **error)
+{
+  if (image->width < model->min_size || image->height < model->min_size)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   _("the image is %dx%d pixels; the %s network needs at least "
+                     "%dx%d"), image->width, image->height, model->net->name,
+                   model->min_size, model->min_size);
+      return FALSE;
+    }
+  return perc_image_check (image, error);
+}
+
+gboolean
+perc_extractor_run (PercExtractor   *ex,
+                    const PercImage *image,
+                    gboolean         scaling,
+                    PercFeatures    *features,
+                    GError         **error)
+{
+  const PercNet *net = ex->model->net;
+
+  if (!perc_features_check_input (ex->model, image, error))
+    return FALSE;
+
+  perc_net_shapes (net, image->width, image->height, ex->shapes);
+  allocate (ex, features);
+  for (int i = 0; i < net->n_buffers; i++)
+    ex->views[i] = buffer (ex, features, i);
+  perc_image_to_input (image, scaling, ex->views[0]);
+  for (int i = 0; i < net->n_ops; i++)
+    perc_network_op (ex->model, i, ex->shapes, ex->views, ex->scratch, 0, 1);
+  return TRUE;
+}

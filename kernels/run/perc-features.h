@@ -1,0 +1,82 @@
+/* Running a network on one image (or one region of an image) to get the
+ * features at its taps.  The reductions to distances are separate
+ * (perc-distance.h), so that regions can be run one at a time.
+ */
+#ifndef PERC_FEATURES_H
+#define PERC_FEATURES_H
+
+#include <glib.h>
+
+#include "run/perc-image.h"
+#include "model/perc-model.h"
+
+G_BEGIN_DECLS
+
+/* The raw (not normalised) features at each tap: NCHW planes. */
+typedef struct
+{
+  int        n_taps;
+  PercShape  shapes[PERC_MAX_TAPS];
+  float     *data[PERC_MAX_TAPS];
+  gsize      capacity[PERC_MAX_TAPS];   /* floats allocated */
+} PercFeatures;
+
+PercFeatures  *perc_features_new     (void);
+void           perc_features_free    (PercFeatures *features);
+
+/* The workspace of one thread running one model; reused between runs and
+ * grown as needed.
+ */
+typedef struct _PercExtractor PercExtractor;
+
+PercExtractor *perc_extractor_new    (const PercModel *model);
+void           perc_extractor_free   (PercExtractor   *extractor);
+
+/* Runs the network; `scaling` applies LPIPS v0.1's input scaling (see
+ * perc_calibration_scales ()).  Fails if the image is smaller than the
+ * model's minimum size or holds non-finite values.
+ */
+gboolean       perc_extractor_run    (PercExtractor   *extractor,
+                                      const PercImage *image,
+                                      gboolean         scaling,
+                                      PercFeatures    *features,
+                                      GError         **error);
+
+/* Fails if the image is smaller than the model's minimum size or holds
+ * non-finite values.
+ */
+gboolean       perc_features_check_input (const PercModel *model,
+                                          const PercImage *image,
+                                          GError         **error);
+
+/* Runs part `part` of `parts` of op i of the model's network alone (all
+ * of it with 0 of 1): parts split a convolution's output rows, a pooling's
+ * channels, an addition's elements, so that threads can share the op.
+ * `buffers` holds every buffer of `shapes`; `scratch`, one per thread,
+ * perc_network_scratch () floats.  Runs in the calling thread.
+ */
+void           perc_network_op       (const PercModel *model,
+                                      int              i,
+                                      const PercShape *shapes,
+                                      float *const    *buffers,
+                                      float           *scratch,
+                                      int              part,
+                                      int              parts);
+
+/* Floats of scratch memory perc_network_op () needs for `shapes`. */
+gsize          perc_network_scratch  (const PercModel *model,
+                                      const PercShape *shapes);
+
+/* Grows *buffer, of *capacity floats, to hold n floats (contents are not
+ * kept); returns it.
+ */
+float         *perc_reserve          (float **buffer,
+                                      gsize  *capacity,
+                                      gsize   n);
+
+/* Whether a calibration feeds the network scaled inputs (all but v0.0). */
+gboolean       perc_calibration_scales (PercCalibration calibration);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,303 @@
+/* In lockstep (one thread, or split ops) the schedule is a sequence of
+ * steps: step 0 writes both inputs; op i runs for image k at step
+ * 3 i + 1 + k and the taps it completes are reduced at step 3 i + 3.  A
+ * buffer lives from the first op that writes it to the last step that
+ * reads it.  Images side by side run on their own, without a hand-over
+ * per op: each has its own part of the arena, and keeps its taps to the
+ * end.
+ */
+#include "run/perc-arena.h"
+#include "perc-error.h"
+#include "run/perc-pair.h"
+
+/* Planes start on 64-byte boundaries. */
+#define ALIGN_FLOATS 16
+
+struct _PercPair
+{
+  const PercModel *model;
+  int              n_buffers;
+  PercShape       *shapes;       /* per buffer, for the current input */
+  int              tap_op[PERC_MAX_TAPS];  /* the op that completes each tap */
+  PercBlock       *blocks;       /* per image and buffer */
+  float          **views[2];     /* per image and buffer */
+  float           *arena;
+  gsize            arena_capacity;
+  float           *scratch[2];   /* per thread */
+  gsize            scratch_capacity[2];
+
+  /* The helper thread, started when first needed, runs jobs: ops
+   * [first, end) of image `image`, part 1 of `parts` (split) or all of
+   * each.  It stays as long as the workspace.
+   */
+  GThread         *thread;
+  GMutex           lock;
+  GCond            cond;
+  int              posted;       /* jobs so far */
+  int              done;         /* jobs the helper finished */
+  int              first, end, image, parts;
+  gboolean         quit;
+};
+
+/* Lifetimes and offsets of both images' buffers; returns the arena's
+ * size in floats.
+ */
+static gsize
+plan (const PercModel *model,
+      const PercShape *shapes,
+      PercThreads      threads,
+      PercBlock       *blocks)
+{
+  const PercNet *net = model->net;
+  int            nb = net->n_buffers;
+  gboolean       apart = threads == PERC_THREADS_IMAGES;
+  gsize          size, second;
+
+  for (int k = 0; k < 2; k++)
+    for (int b = 0; b < nb; b++)
+      {
+        PercBlock *block = &blocks[k * nb + b];
+        gsize      n = (gsize) shapes[b].c * shapes[b].h * shapes[b].w;
+        int        first = b == 0 ? 0 : G_MAXINT, last = 0, made = -1;
+
+        for (int i = 0; i < net->n_ops; i++)
+          {
+            const PercOp *op = &net->ops[i];
+            int           t = 3 * i + 1 + (apart ? 0 : k);
+
+            if (op->dst == b)
+              {
+                first = MIN (first, t);
+                last = MAX (last, t);
+                made = i;
+              }
+            if (op->src == b || (op->kind == PERC_OP_ADD && op->src2 == b))
+              last = MAX (last, t);
+          }
+        for (int l = 0; l < net->n_taps; l++)
+          if (net->taps[l] == b && made >= 0)
+            last = MAX (last, apart ? 3 * net->n_ops : 3 * made + 3);
+        *block = (PercBlock) { (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS,
+                               MIN (first, last), last, 0 };
+      }
+  if (!apart)
+    return perc_arena_plan (blocks, 2 * nb);
+  size = perc_arena_plan (blocks, nb);
+  second = perc_arena_plan (blocks + nb, nb);
+  for (int b = nb; b < 2 * nb; b++)
+    blocks[b].offset += size;
+  return size + second;
+}
+
+gsize
+perc_pair_bytes (const PercModel *model,
+                 int              width,
+                 int              height,
+                 PercThreads      threads)
+{
+  const PercNet *net = model->net;
+  PercShape     *shapes = g_new (PercShape, net->n_buffers);
+  PercBlock     *blocks = g_new (PercBlock, 2 * net->n_buffers);
+  gsize          n = 0;
+
+  if (perc_net_shapes (net, width, height, shapes))
+    n = plan (model, shapes, threads, blocks) +
+        perc_network_scratch (model, shapes) * (threads == PERC_THREADS_ONE ? 1 : 2);
+  g_free (shapes);
+  g_free (blocks);
+  return n * sizeof (float);
+}
+
+PercPair *
+perc_pair_new (const PercModel *model)
+{
+  PercPair *p = g_new0 (PercPair, 1);
+
+  p->model = model;
+  p->n_buffers = model->net->n_buffers;
+  p->shapes = g_new0 (PercShape, p->n_buffers);
+  p->blocks = g_new0 (PercBlock, 2 * p->n_buffers);
+  p->views[0] = g_new0 (float *, p->n_buffers);
+  p->views[1] = g_new0 (float *, p->n_buffers);
+  for (int l = 0; l < model->net->n_taps; l++)
+    for (int i = 0; i < model->net->n_ops; i++)
+      if (model->net->ops[i].dst == model->net->taps[l])
+        p->tap_op[l] = i;
+  g_mutex_init (&p->lock);
+  g_cond_init (&p->cond);
+  return p;
+}
+
+void
+perc_pair_free (PercPair *p)
+{
+  if (!p)
+    return;
+  if (p->thread)
+    {
+      g_mutex_lock (&p->lock);
+      p->quit = TRUE;
+      g_cond_broadcast (&p->cond);
+      g_mutex_unlock (&p->lock);
+      g_thread_join (p->thread);
+    }
+  g_free (p->shapes);
+  g_free (p->blocks);
+  g_free (p->views[0]);
+  g_free (p->views[1]);
+  g_free (p->arena);
+  g_free (p->scratch[0]);
+  g_free (p->scratch[1]);
+  g_mutex_clear (&p->lock);
+  g_cond_clear (&p->cond);
+  g_free (p);
+}
+
+static gpointer
+helper (gpointer data)
+{
+  PercPair *p = data;
+
+  g_mutex_lock (&p->lock);
+  for (;;)
+    {
+      int first, end, image, parts;
+
+      while (p->posted == p->done && !p->quit)
+        g_cond_wait (&p->cond, &p->lock);
+      if (p->quit)
+        break;
+      first = p->first;
+      end = p->end;
+      image = p->image;
+      parts = p->parts;
+      g_mutex_unlock (&p->lock);
+      for (int i = first; i < end; i++)
+        perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[1],
+                         parts - 1, parts);
+      g_mutex_lock (&p->lock);
+      p->done++;
+      g_cond_broadcast (&p->cond);
+    }
+  g_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+static void
+post (PercPair *p,
+      int       first,
+      int       end,
+      int       image,
+      int       parts)
+{
+  g_mutex_lock (&p->lock);
+  p->first = first;
+  p->end = end;
+  p->image = image;
+  p->parts = parts;
+  p->posted++;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+}
+
+static void
+wait_done (PercPair *p)
+{
+  g_mutex_lock (&p->lock);
+  while (p->done < p->posted)
+    g_cond_wait (&p->cond, &p->lock);
+  g_mutex_unlock (&p->lock);
+}
+
+/* Whether an op is worth sharing between two threads: the hand-over
+ * costs some microseconds, as much as a product of a few million
+ * operations.
+ */
+static gboolean
+worth_sharing (const PercNet   *net,
+               int              i,
+               const PercShape *shapes)
+{
+  const PercOp    *op = &net->ops[i];
+  const PercShape *out = &shapes[op->dst];
+  double           work = (double) out->h * out->w *
+                          (op->kind == PERC_OP_CONV ?
+                           2.0 * op->out_channels * op->in_channels * op->kernel * op->kernel :
+                           out->c);
+
+  return work >= 4e6;
+}
+
+/* Op i of both images, in lockstep. */
+static void
+run_op (PercPair    *p,
+        int          i,
+        PercThreads  threads)
+{
+  /* Split, image 1's op must wait for image 0's: the plan lets it reuse
+   * memory image 0's has just read.
+   */
+  for (int k = 0; k < 2; k++)
+    if (threads == PERC_THREADS_SPLIT && worth_sharing (p->model->net, i, p->shapes))
+      {
+        post (p, i, i + 1, k, 2);
+        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 2);
+        wait_done (p);
+      }
+    else
+      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 1);
+}
+
+gboolean
+perc_pair_run (PercPair        *p,
+               const PercImage *a,
+               const PercImage *b,
+               gboolean         scaling,
+               PercThreads      threads,
+               PercTapPair      func,
+               gpointer         data,
+               GError         **error)
+{
+  const PercModel *model = p->model;
+  const PercNet   *net = model->net;
+  const PercImage *images[2] = { a, b };
+  gsize            scratch;
+
+  g_return_val_if_fail (a->width == b->width && a->height == b->height, FALSE);
+  if (!perc_features_check_input (model, a, error) ||
+      !perc_features_check_input (model, b, error))
+    return FALSE;
+
+  perc_net_shapes (net, a->width, a->height, p->shapes);
+  perc_reserve (&p->arena, &p->arena_capacity, plan (model, p->shapes, threads, p->blocks));
+  scratch = MAX (perc_network_scratch (model, p->shapes), 1);
+  for (int k = 0; k < (threads == PERC_THREADS_ONE ? 1 : 2); k++)
+    perc_reserve (&p->scratch[k], &p->scratch_capacity[k], scratch);
+  for (int k = 0; k < 2; k++)
+    {
+      for (int i = 0; i < p->n_buffers; i++)
+        p->views[k][i] = p->arena + p->blocks[k * p->n_buffers + i].offset;
+      perc_image_to_input (images[k], scaling, p->views[k][0]);
+    }
+
+  if (threads != PERC_THREADS_ONE && !p->thread)
+    p->thread = g_thread_new ("perceptual-op", helper, p);
+  if (threads == PERC_THREADS_IMAGES)
+    {
+      post (p, 0, net->n_ops, 1, 1);
+      for (int i = 0; i < net->n_ops; i++)
+        perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
+      wait_done (p);
+    }
+  for (int i = 0; i < net->n_ops; i++)
+    {
+      if (threads != PERC_THREADS_IMAGES)
+        run_op (p, i, threads);
+      /* The taps this op completes: no later op writes them. */
+      for (int l = 0; l < net->n_taps; l++)
+        if (p->tap_op[l] == i)
+          func (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
+                p->views[1][net->taps[l]], data);
+    }
+  return TRUE;
+}

@@ -1,0 +1,63 @@
+/* Two images through one network in lockstep, op by op: each pair of taps
+ * goes to the caller as soon as both images have it, so that no tap
+ * outlives its reduction, and every buffer's memory is reused once
+ * nothing reads it any more (perc-arena.h).  This is what lets tiles be
+ * large within a memory budget.
+ */
+#ifndef PERC_PAIR_H
+#define PERC_PAIR_H
+
+#include <glib.h>
+
+#include "run/perc-features.h"
+
+G_BEGIN_DECLS
+
+/* Receives layer l of both images: raw features, NCHW of `shape`.  They
+ * are valid only during the call.
+ */
+typedef void (*PercTapPair) (int              l,
+                             const PercShape *shape,
+                             const float     *a,
+                             const float     *b,
+                             gpointer         data);
+
+/* How the work uses two threads.  The images side by side run apart,
+ * with no hand-over until the end, but each keeps its taps until then;
+ * split, every op's output is shared, which needs no more memory than one
+ * thread but a hand-over per op.
+ */
+typedef enum
+{
+  PERC_THREADS_ONE,       /* one thread */
+  PERC_THREADS_IMAGES,    /* the two images in two threads */
+  PERC_THREADS_SPLIT      /* every op shared between two threads */
+} PercThreads;
+
+typedef struct _PercPair PercPair;
+
+PercPair *perc_pair_new   (const PercModel *model);
+void      perc_pair_free  (PercPair        *pair);
+
+/* Runs images a and b (of the same size) through the network, handing
+ * every tap pair to `func` in the order the network computes them, in the
+ * calling thread.  Fails as perc_extractor_run () does, before any work.
+ */
+gboolean  perc_pair_run   (PercPair        *pair,
+                           const PercImage *a,
+                           const PercImage *b,
+                           gboolean         scaling,
+                           PercThreads      threads,
+                           PercTapPair      func,
+                           gpointer         data,
+                           GError         **error);
+
+/* Bytes perc_pair_run () holds for two width x height images. */
+gsize     perc_pair_bytes (const PercModel *model,
+                           int              width,
+                           int              height,
+                           PercThreads      threads);
+
+G_END_DECLS
+
+#endif

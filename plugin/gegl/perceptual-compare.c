@@ -1,0 +1,319 @@
+#include "config.h"
+
+#include <math.h>
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "run/perc-tiles.h"
+#include "perceptual-colormaps.h"
+#include "perceptual-compare.h"
+#include "perceptual-models.h"
+
+int
+perceptual_gegl_threads (void)
+{
+  int threads = 1;
+
+  g_object_get (gegl_config (), "threads", &threads, NULL);
+  return MAX (threads, 1);
+}
+
+GeglRectangle
+perceptual_input_extent (GeglOperation *operation)
+{
+  GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+
+  if (!in || gegl_rectangle_is_infinite_plane (in))
+    return (GeglRectangle) { 0, 0, 0, 0 };
+  return *in;
+}
+
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  return perceptual_input_extent (operation);
+}
+
+/* The network sees the whole image: every output pixel needs all of both
+ * inputs, and the result is computed once and cached.
+ */
+static GeglRectangle
+get_required_for_output (GeglOperation       *operation,
+                         const gchar         *input_pad,
+                         const GeglRectangle *roi)
+{
+  GeglRectangle *r = gegl_operation_source_get_bounding_box (operation, input_pad);
+
+  if (!r || gegl_rectangle_is_infinite_plane (r))
+    return *roi;
+  return *r;
+}
+
+static GeglRectangle
+get_cached_region (GeglOperation       *operation,
+                   const GeglRectangle *roi)
+{
+  GeglRectangle extent = perceptual_input_extent (operation);
+
+  return extent.width ? extent : *roi;
+}
+
+static GeglRectangle
+get_invalidated_by_change (GeglOperation       *operation,
+                           const gchar         *input_pad,
+                           const GeglRectangle *roi)
+{
+  return get_cached_region (operation, roi);
+}
+
+void
+perceptual_class_init (GeglOperationClass *klass)
+{
+  GeglOperationComposerClass *composer = GEGL_OPERATION_COMPOSER_CLASS (klass);
+
+  composer->aux_label = _("Compared image");
+  composer->aux_description = _("The image compared with the input, which is "
+                                "the reference");
+  klass->get_bounding_box = get_bounding_box;
+  klass->get_required_for_output = get_required_for_output;
+  klass->get_cached_region = get_cached_region;
+  klass->get_invalidated_by_change = get_invalidated_by_change;
+  klass->threaded = FALSE;
+}
+
+void
+perceptual_prepare (GeglOperation *operation,
+                    const char    *output_format)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+
+  gegl_operation_set_format (operation, "input",
+                             babl_format_with_space ("R'G'B'A float", space));
+  gegl_operation_set_format (operation, "aux",
+                             babl_format_with_space ("R'G'B'A float", space));
+  gegl_operation_set_format (operation, "output",
+                             babl_format_with_space (output_format, space));
+}
+
+typedef struct
+{
+  const Babl          *format;
+  GeglBuffer          *buffers[2];
+  const GeglRectangle *area;
+  const PerceptualMap *map;
+} Io;
+
+static gboolean
+read_region (int             which,
+             const PercRect *rect,
+             float          *rgb,
+             gpointer        data,
+             GError        **error)
+{
+  Io *io = data;
+
+  gegl_buffer_get (io->buffers[which],
+                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+                                   rect->width, rect->height),
+                   1.0, io->format, rgb, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  return TRUE;
+}
+
+static void
+write_region (const PercRect *rect,
+              const float    *map,
+              gpointer        data)
+{
+  Io *io = data;
+
+  gegl_buffer_set (io->map->buffer,
+                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+                                   rect->width, rect->height),
+                   0, babl_format_with_space ("Y float", babl_format_get_space (io->format)),
+                   map, GEGL_AUTO_ROWSTRIDE);
+}
+
+/* GEGL_PERCEPTUAL_MEMORY_BUDGET: whole MiB, from 1 to 2^20 (1 TiB). */
+static gboolean
+memory_budget (gsize   *budget,
+               char   **status)
+{
+  const char *env = g_getenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
+  guint64     mib;
+
+  *budget = PERC_DEFAULT_BUDGET;
+  if (!env)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (env, 10, 1, (guint64) 1 << 20, &mib, NULL))
+    {
+      *status = g_strdup_printf (_("GEGL_PERCEPTUAL_MEMORY_BUDGET is “%s”: give a "
+                                   "whole number of MiB from 1 to 1048576"), env);
+      return FALSE;
+    }
+  *budget = (gsize) mib << 20;
+  return TRUE;
+}
+
+static void
+fail (PerceptualResult *result,
+      gboolean          warn,
+      char             *status)
+{
+  result->ok = FALSE;
+  result->status = status;
+  if (warn)
+    perceptual_warn_once (status);
+}
+
+void
+perceptual_compare (const Babl            *space,
+                    GeglBuffer            *input,
+                    GeglBuffer            *aux,
+                    const PerceptualChoice *choice,
+                    const PerceptualMap   *map,
+                    int                    threads,
+                    PercProgress           progress,
+                    gpointer               progress_data,
+                    PerceptualResult      *result)
+{
+  const GeglRectangle *in = gegl_buffer_get_extent (input);
+  GError              *error = NULL;
+  PercTileOptions      options = { 0 };
+  Io                   io;
+  int                  w, h;
+
+  memset (result, 0, sizeof *result);
+  if (!aux)
+    {
+      fail (result, FALSE, g_strdup (_("No image to compare with: connect the aux input")));
+      return;
+    }
+  if (!gegl_rectangle_intersect (&result->area, in, gegl_buffer_get_extent (aux)))
+    {
+      fail (result, TRUE, g_strdup (_("The two images do not overlap: nothing to compare")));
+      return;
+    }
+  result->model = perceptual_models_get (choice, &result->metric, &error);
+  if (!result->model)
+    {
+      fail (result, TRUE, g_strdup_printf (_("Perceptual distance unavailable: %s"),
+                                           error->message));
+      g_error_free (error);
+      return;
+    }
+
+  if (!memory_budget (&options.budget, &result->status))
+    {
+      fail (result, TRUE, g_steal_pointer (&result->status));
+      return;
+    }
+  w = result->area.width;
+  h = result->area.height;
+  io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
+              &result->area, map };
+  /* Only the spatial distance has a map. */
+  result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
+  options.threads = perc_tiled_threads (result->model, w, h, options.budget, threads);
+  g_debug ("comparing %dx%d pixels, %s", w, h,
+           options.threads == PERC_THREADS_ONE ? "one thread" :
+           options.threads == PERC_THREADS_IMAGES ? "the images in two threads" :
+           "each op split between two threads");
+  options.layer = map ? map->layer : -1;
+  options.layer_grid = map && map->layer_grid;
+  options.write = result->has_map ? write_region : NULL;
+  options.write_data = &io;
+  options.progress = progress;
+  options.progress_data = progress_data;
+  if (!perc_tiled_compare (result->model, &result->metric, w, h,
+                           read_region, &io, &options, &result->distance, &error))
+    {
+      fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
+                                           error->message));
+      g_error_free (error);
+    }
+  else
+    {
+      char *what;
+
+      result->ok = TRUE;
+      if (gegl_rectangle_equal (&result->area, in) &&
+          gegl_rectangle_equal (&result->area, gegl_buffer_get_extent (aux)))
+        what = g_strdup_printf (_("Compared %dx%d pixels"), w, h);
+      else
+        what = g_strdup_printf (_("The images differ in size or position: "
+                                  "compared their overlap, %dx%d pixels at (%d, %d)"),
+                                w, h, result->area.x, result->area.y);
+      if (map && !result->has_map)
+        result->status = g_strdup_printf (_("%s. The %s distance compares whole "
+                                            "layers: it has no map, only the "
+                                            "distance"), what,
+                                          perc_distance_kind_name (result->metric.kind));
+      else
+        result->status = g_strdup (what);
+      g_free (what);
+    }
+}
+
+gboolean
+perceptual_progress (double   done,
+                     gpointer operation)
+{
+  gegl_operation_progress (operation, done, "");
+  return TRUE;
+}
+
+void
+perceptual_paint_heatmap (GeglBuffer          *reference,
+                          GeglBuffer          *map,
+                          const GeglRectangle *area,
+                          const char          *colormap,
+                          gboolean             auto_range,
+                          double               range_min,
+                          double               range_max,
+                          double               opacity,
+                          GeglBuffer          *output,
+                          const Babl          *format)
+{
+  const Babl         *y_float = babl_format_with_space ("Y float", babl_format_get_space (format));
+  GeglBufferIterator *it;
+
+  if (auto_range)
+    {
+      range_min = range_max = 0;
+      it = gegl_buffer_iterator_new (map, area, 0, y_float, GEGL_ACCESS_READ,
+                                     GEGL_ABYSS_NONE, 1);
+      while (gegl_buffer_iterator_next (it))
+        for (int i = 0; i < it->length; i++)
+          range_max = MAX (range_max, ((float *) it->items[0].data)[i]);
+    }
+  it = gegl_buffer_iterator_new (output, area, 0, format, GEGL_ACCESS_WRITE,
+                                 GEGL_ABYSS_NONE, 3);
+  gegl_buffer_iterator_add (it, reference, area, 0, format, GEGL_ACCESS_READ, GEGL_ABYSS_NONE);
+  gegl_buffer_iterator_add (it, map, area, 0, y_float, GEGL_ACCESS_READ, GEGL_ABYSS_NONE);
+  while (gegl_buffer_iterator_next (it))
+    {
+      float *out = it->items[0].data;
+
+      memcpy (out, it->items[1].data, (gsize) it->length * 4 * sizeof (float));
+      perceptual_colormap_paint (it->items[2].data, it->length, colormap,
+                                 range_min, range_max, opacity, out);
+    }
+}
+
+void
+perceptual_result_finish (PerceptualResult *result,
+                          char            **status)
+{
+  g_free (*status);
+  *status = g_steal_pointer (&result->status);
+  perceptual_result_clear (result);
+}
+
+void
+perceptual_result_clear (PerceptualResult *result)
+{
+  perc_distance_clear (&result->distance);
+  g_free (result->status);
+  memset (result, 0, sizeof *result);
+}
