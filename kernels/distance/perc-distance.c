@@ -22,19 +22,6 @@ perc_distance_kind_name (PercDistanceKind kind)
 }
 
 gboolean
-perc_distance_kind_from_name (const char       *name,
-                              PercDistanceKind *kind)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
-    if (!g_strcmp0 (name, kind_names[i]))
-      {
-        *kind = i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-gboolean
 perc_layers_parse (const char      *text,
                    const PercModel *model,
                    guint           *layers,
@@ -170,40 +157,108 @@ perc_distance_compute (const PercModel    *model,
     {
       const PercShape *s = &f0->shapes[l];
       gsize            n = (gsize) s->h * s->w;
+      float           *diff = NULL;
 
-      if (metric->kind != PERC_DISTANCE_SPATIAL)
+      if (metric->kind == PERC_DISTANCE_SPATIAL)
         {
-          /* Kept between calls: a Gram matrix can be megabytes. */
-          if (!out->pooled)
-            out->pooled = g_new0 (PercLayerStats, 1);
-          perc_layer_stats_reset (out->pooled, metric->kind == PERC_DISTANCE_STYLE ?
-                             PERC_LAYER_STATS_STYLE : PERC_LAYER_STATS_MEAN, s->c);
-          perc_layer_stats_add (out->pooled, 0, f0->data[l], s->w, s->h, 0, 0, s->w, s->h);
-          perc_layer_stats_add (out->pooled, 1, f1->data[l], s->w, s->h, 0, 0, s->w, s->h);
-          out->terms[l] = perc_layer_stats_term (out->pooled);
-          out->shapes[l] = (PercShape) { 1, s->h, s->w };
-          g_clear_pointer (&out->maps[l], g_free);
-          continue;
+          if (n > scratch_size)
+            {
+              g_free (scratch);
+              scratch = g_new (float, 2 * n);
+              scratch_size = n;
+            }
+          if (!out->maps[l] || out->shapes[l].h * out->shapes[l].w != (int) n)
+            {
+              g_free (out->maps[l]);
+              out->maps[l] = g_new (float, n);
+            }
+          diff = out->maps[l];
         }
-      if (n > scratch_size)
-        {
-          g_free (scratch);
-          scratch = g_new (float, 2 * n);
-          scratch_size = n;
-        }
-      if (!out->maps[l] || out->shapes[l].h * out->shapes[l].w != (int) n)
-        {
-          g_free (out->maps[l]);
-          out->maps[l] = g_new (float, n);
-        }
+      else
+        g_clear_pointer (&out->maps[l], g_free);
       out->shapes[l] = (PercShape) { 1, s->h, s->w };
-      perc_layer_difference (f0->data[l], f1->data[l], s->c, n,
-                             perc_model_lin (model, metric->calibration, l),
-                             out->maps[l], scratch);
-      out->terms[l] = perc_mean (out->maps[l], n);
+      perc_layer_sum_reset (&out->sum, metric->kind, s->c);
+      perc_layer_sum_add (&out->sum, model, metric, l, s, f0->data[l], f1->data[l],
+                          0, 0, s->w, s->h, diff, scratch);
+      out->terms[l] = perc_layer_sum_term (&out->sum, n);
     }
   g_free (scratch);
   return perc_distance_total (out, error);
+}
+
+void
+perc_layer_sum_reset (PercLayerSum    *sum,
+                      PercDistanceKind kind,
+                      int              channels)
+{
+  sum->kind = kind;
+  sum->sum = 0.0;
+  sum->positions = 0;
+  if (kind == PERC_DISTANCE_SPATIAL)
+    return;
+  /* Kept between resets: a Gram matrix can be megabytes. */
+  if (!sum->stats)
+    sum->stats = g_new0 (PercLayerStats, 1);
+  perc_layer_stats_reset (sum->stats, kind == PERC_DISTANCE_STYLE ? PERC_LAYER_STATS_STYLE
+                                                                  : PERC_LAYER_STATS_MEAN,
+                          channels);
+}
+
+void
+perc_layer_sum_clear (PercLayerSum *sum)
+{
+  if (sum->stats)
+    perc_layer_stats_clear (sum->stats);
+  g_free (sum->stats);
+  memset (sum, 0, sizeof *sum);
+}
+
+void
+perc_layer_sum_add (PercLayerSum     *sum,
+                    const PercModel  *model,
+                    const PercMetric *metric,
+                    int               l,
+                    const PercShape  *s,
+                    const float      *f0,
+                    const float      *f1,
+                    int               x0,
+                    int               y0,
+                    int               x1,
+                    int               y1,
+                    float            *diff,
+                    float            *scratch)
+{
+  gsize n = (gsize) s->h * s->w;
+
+  if (sum->kind != PERC_DISTANCE_SPATIAL)
+    {
+      if (x0 < x1 && y0 < y1)
+        {
+          perc_layer_stats_add (sum->stats, 0, f0, s->w, s->h, x0, y0, x1, y1);
+          perc_layer_stats_add (sum->stats, 1, f1, s->w, s->h, x0, y0, x1, y1);
+        }
+      return;
+    }
+  /* The whole map, even where no position is added: a tile's resampled
+   * map reads past the positions it owns.
+   */
+  perc_layer_difference (f0, f1, s->c, n, perc_model_lin (model, metric->calibration, l),
+                         diff, scratch);
+  if (x0 >= x1 || y0 >= y1)
+    return;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      sum->sum += diff[(gsize) y * s->w + x];
+  sum->positions += (gsize) (x1 - x0) * (y1 - y0);
+}
+
+double
+perc_layer_sum_term (const PercLayerSum *sum,
+                     gsize               grid_positions)
+{
+  if (sum->kind != PERC_DISTANCE_SPATIAL)
+    return perc_layer_stats_term (sum->stats);
+  return sum->sum / (double) grid_positions;
 }
 
 void
@@ -211,9 +266,7 @@ perc_distance_clear (PercDistance *distance)
 {
   for (int l = 0; l < PERC_MAX_TAPS; l++)
     g_free (distance->maps[l]);
-  if (distance->pooled)
-    perc_layer_stats_clear (distance->pooled);
-  g_free (distance->pooled);
+  perc_layer_sum_clear (&distance->sum);
   memset (distance, 0, sizeof *distance);
 }
 

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   PERC_DISTANCE_SPATIAL,     /* LPIPS: per-position differences, averaged */
-  PERC_DISTANCE_MEAN_POOL,   /* see perc-pooled.h */
+  PERC_DISTANCE_MEAN_POOL,   /* see perc-layer-stats.h */
   PERC_DISTANCE_STYLE
 } PercDistanceKind;
 
@@ -29,8 +29,6 @@ typedef struct
 } PercMetric;
 
 const char *perc_distance_kind_name      (PercDistanceKind  kind);
-gboolean    perc_distance_kind_from_name (const char       *name,
-                                          PercDistanceKind *kind);
 
 /* Parses a list of 1-based layer numbers ("3", "2,3,4"; "" or NULL: the
  * default) into a mask; the model's network bounds the numbers when
@@ -51,6 +49,49 @@ guint       perc_metric_check            (const PercModel  *model,
                                           const PercMetric *metric,
                                           GError          **error);
 
+/* One layer's term, accumulated region by region of its grid: the sum of
+ * its difference map over the positions added (spatial), or both images'
+ * statistics (mean-pool, style).  The whole-image and the tiled paths
+ * reduce through it.
+ */
+typedef struct
+{
+  PercDistanceKind        kind;
+  double                  sum;
+  gsize                   positions;
+  struct _PercLayerStats *stats;    /* mean-pool, style; kept between resets */
+} PercLayerSum;
+
+void   perc_layer_sum_reset (PercLayerSum       *sum,
+                             PercDistanceKind    kind,
+                             int                 channels);
+void   perc_layer_sum_clear (PercLayerSum       *sum);
+
+/* Adds the positions [x0, x1) x [y0, y1) (possibly none) of layer l's
+ * features f0, f1 (s->c x s->h x s->w).  For the spatial distance, `diff`
+ * (s->h x s->w floats) receives the layer's whole difference map,
+ * computed with `scratch` (2 s->h s->w floats).
+ */
+void   perc_layer_sum_add   (PercLayerSum       *sum,
+                             const PercModel    *model,
+                             const PercMetric   *metric,
+                             int                 l,
+                             const PercShape    *s,
+                             const float        *f0,
+                             const float        *f1,
+                             int                 x0,
+                             int                 y0,
+                             int                 x1,
+                             int                 y1,
+                             float              *diff,
+                             float              *scratch);
+
+/* The term: the mean over the layer's grid of grid_positions for the
+ * spatial distance, the statistics' term otherwise.
+ */
+double perc_layer_sum_term  (const PercLayerSum *sum,
+                             gsize               grid_positions);
+
 typedef struct
 {
   int              n_layers;
@@ -60,7 +101,7 @@ typedef struct
   double           terms[PERC_MAX_TAPS];    /* every layer's term */
   PercShape        shapes[PERC_MAX_TAPS];   /* c = 1, layer resolution */
   float           *maps[PERC_MAX_TAPS];     /* spatial: D_l, h x w each, owned */
-  struct _PercLayerStats *pooled;               /* workspace kept between calls */
+  PercLayerSum     sum;                     /* workspace kept between calls */
 } PercDistance;
 
 /* Fills `out` (whose maps are reused or replaced; zero-initialise it

@@ -474,3 +474,17 @@ perc_model_lin (const PercModel *model,
 {
   return calibration == PERC_CALIBRATION_UNWEIGHTED ? NULL : model->lin[tap];
 }
+
+gboolean
+perc_model_check_size (const PercModel *model,
+                       int              width,
+                       int              height,
+                       GError         **error)
+{
+  if (width >= model->min_size && height >= model->min_size)
+    return TRUE;
+  g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+               _("the image is %dx%d pixels; the %s network needs at least %dx%d"),
+               width, height, model->net->name, model->min_size, model->min_size);
+  return FALSE;
+}

@@ -52,6 +52,14 @@ const float *perc_model_lin            (const PercModel *model,
                                         PercCalibration  calibration,
                                         int              tap);
 
+/* FALSE, with an error that says the smallest size, when a width x height
+ * image is too small for the model's network.
+ */
+gboolean    perc_model_check_size      (const PercModel *model,
+                                        int              width,
+                                        int              height,
+                                        GError         **error);
+
 G_END_DECLS
 
 #endif

@@ -197,14 +197,8 @@ perc_features_check_input (const PercModel *model,
                            const PercImage *image,
                            GError         **error)
 {
-  if (image->width < model->min_size || image->height < model->min_size)
-    {
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   _("the image is %dx%d pixels; the %s network needs at least "
-                     "%dx%d"), image->width, image->height, model->net->name,
-                   model->min_size, model->min_size);
-      return FALSE;
-    }
+  if (!perc_model_check_size (model, image->width, image->height, error))
+    return FALSE;
   return perc_image_check (image, error);
 }
 

@@ -103,16 +103,15 @@ plan_init (Plan            *p,
   p->width = width;
   p->height = height;
   p->align = reaches (net, r);
-  if (width < model->min_size || height < model->min_size ||
-      !perc_net_shapes (net, width, height, shapes))
+  if (!perc_model_check_size (model, width, height, error))
     {
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   _("the image is %dx%d pixels; the %s network needs at least %dx%d"),
-                   width, height, net->name, model->min_size, model->min_size);
       g_free (r);
       g_free (shapes);
       return FALSE;
     }
+  /* The minimum size is where every buffer is non-empty. */
+  if (!perc_net_shapes (net, width, height, shapes))
+    g_assert_not_reached ();
   for (int l = 0; l < p->n_layers; l++)
     {
       p->reach[l] = r[net->taps[l]];
@@ -277,12 +276,9 @@ struct _PercTiler
   float         *rgb[2], *diff[PERC_MAX_TAPS], *scratch, *map;
   gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], scratch_size, map_size;
   PercThreads    threads;
-  double         sums[PERC_MAX_TAPS];
-  PercLayerStats     pooled[PERC_MAX_TAPS];
+  PercLayerSum   sums[PERC_MAX_TAPS];
   guint          layers;        /* the metric's */
 };
-
-typedef PercTiler Work;
 
 PercTiler *
 perc_tiler_new (const PercModel *model)
@@ -303,7 +299,7 @@ perc_tiler_free (PercTiler *t)
   for (int l = 0; l < PERC_MAX_TAPS; l++)
     {
       g_free (t->diff[l]);
-      perc_layer_stats_clear (&t->pooled[l]);
+      perc_layer_sum_clear (&t->sums[l]);
     }
   g_free (t->rgb[0]);
   g_free (t->rgb[1]);
@@ -313,14 +309,20 @@ perc_tiler_free (PercTiler *t)
   g_free (t);
 }
 
+/* The positions of a layer's grid a tile owns: [x0, x1) x [y0, y1). */
+typedef struct
+{
+  int x0, x1, y0, y1;
+} Owned;
+
 /* What a tile's tap reductions need to know. */
 typedef struct
 {
-  Work                  *w;
+  PercTiler             *w;
   const PercMetric      *metric;
   const PercTileOptions *o;
   int                    cx0, cy0;
-  int                  (*own)[PERC_MAX_TAPS];
+  const Owned           *own;             /* per layer */
   double                 done, share;   /* of the work, before and in this tile */
   gboolean               stop;          /* the progress callback said so */
 } Tile;
@@ -337,7 +339,7 @@ report (Tile *t,
     t->stop = TRUE;
 }
 
-/* Reduces layer l of the crop: its share of the layer's sum (or pooled
+/* Reduces layer l of the crop: its share of the layer's sum (or layer
  * statistics) over the positions the tile owns, and its distance map.
  */
 static void
@@ -348,39 +350,30 @@ reduce (int              l,
         gpointer         data)
 {
   Tile                  *t = data;
-  Work                  *w = t->w;
+  PercTiler             *w = t->w;
   const Plan            *p = &w->plan;
   const PercTileOptions *o = t->o;
-  int                  (*own)[PERC_MAX_TAPS] = t->own;
+  const Owned           *own = &t->own[l];
   gsize                  n = (gsize) s->h * s->w;
   int                    ox = t->cx0 / p->reach[l].stride, oy = t->cy0 / p->reach[l].stride;
-  float                 *d;
-  double                 sum = 0;
+  float                 *d = NULL;
 
   w->shape[l] = *s;
-  if (t->metric->kind != PERC_DISTANCE_SPATIAL)
+  if (t->metric->kind == PERC_DISTANCE_SPATIAL)
+    d = perc_reserve (&w->diff[l], &w->diff_size[l], n);
+  /* The positions this tile owns, for the layer's term. */
+  perc_layer_sum_add (&w->sums[l], p->model, t->metric, l, s, f0, f1,
+                      own->x0 - ox, own->y0 - oy, own->x1 - ox, own->y1 - oy, d,
+                      d ? perc_reserve (&w->scratch, &w->scratch_size, 2 * n) : NULL);
+  if (!d)
     {
-      perc_layer_stats_add (&w->pooled[l], 0, f0, s->w, s->h, own[0][l] - ox,
-                       own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
-      perc_layer_stats_add (&w->pooled[l], 1, f1, s->w, s->h, own[0][l] - ox,
-                       own[2][l] - oy, own[1][l] - ox, own[3][l] - oy);
       report (t, l);
       return;
     }
-  d = perc_reserve (&w->diff[l], &w->diff_size[l], n);
-  perc_layer_difference (f0, f1, s->c, n,
-                         perc_model_lin (p->model, t->metric->calibration, l), d,
-                         perc_reserve (&w->scratch, &w->scratch_size, 2 * n));
-  /* The positions this tile owns, for the layer's mean. */
-  for (int y = own[2][l]; y < own[3][l]; y++)
-    for (int x = own[0][l]; x < own[1][l]; x++)
-      sum += d[(gsize) (y - oy) * s->w + (x - ox)];
-  w->sums[l] += sum;
 
-  if (o->write && o->layer_grid && o->layer == l &&
-      own[0][l] < own[1][l] && own[2][l] < own[3][l])
+  if (o->write && o->layer_grid && o->layer == l && own->x0 < own->x1 && own->y0 < own->y1)
     {
-      PercRect r = { own[0][l], own[2][l], own[1][l] - own[0][l], own[3][l] - own[2][l] };
+      PercRect r = { own->x0, own->y0, own->x1 - own->x0, own->y1 - own->y0 };
       float   *m = perc_reserve (&w->map, &w->map_size, (gsize) r.width * r.height);
 
       for (int y = 0; y < r.height; y++)
@@ -393,7 +386,7 @@ reduce (int              l,
 }
 
 static gboolean
-run_tile (Work                  *w,
+run_tile (PercTiler             *w,
           const PercMetric      *metric,
           PercReadRegion         read,
           gpointer               read_data,
@@ -404,7 +397,8 @@ run_tile (Work                  *w,
           GError               **error)
 {
   const Plan *p = &w->plan;
-  int         own[4][PERC_MAX_TAPS], ax[PERC_MAX_TAPS], bx[PERC_MAX_TAPS];
+  Owned       own[PERC_MAX_TAPS];
+  int         ax[PERC_MAX_TAPS], bx[PERC_MAX_TAPS];
   int         ay[PERC_MAX_TAPS], by[PERC_MAX_TAPS];
   int         cx0, cx1, cy0, cy1;
   PercRect    crop;
@@ -418,9 +412,9 @@ run_tile (Work                  *w,
                          (o->layer < 0 ? (w->layers >> l) & 1 : o->layer == l);
 
       needed (p, l, p->grid[l].w, sampled ? p->xs[l] : NULL, p->width,
-              tile->x, tile->x + tile->width, &own[0][l], &own[1][l], &ax[l], &bx[l]);
+              tile->x, tile->x + tile->width, &own[l].x0, &own[l].x1, &ax[l], &bx[l]);
       needed (p, l, p->grid[l].h, sampled ? p->ys[l] : NULL, p->height,
-              tile->y, tile->y + tile->height, &own[2][l], &own[3][l], &ay[l], &by[l]);
+              tile->y, tile->y + tile->height, &own[l].y0, &own[l].y1, &ay[l], &by[l]);
     }
   /* Past the last position of every layer: nothing to do. */
   if (!crop_axis (p, ax, bx, p->width, &cx0, &cx1) ||
@@ -487,7 +481,6 @@ perc_tiler_run (PercTiler             *w,
   int              tile;
 
   plan_clear (&w->plan);
-  memset (w->sums, 0, sizeof w->sums);
   w->threads = o.threads;
   w->layers = perc_metric_check (model, metric, error);
   if (!w->layers || !plan_init (&w->plan, model, width, height, error))
@@ -500,10 +493,8 @@ perc_tiler_run (PercTiler             *w,
                    perc_distance_kind_name (metric->kind));
       return FALSE;
     }
-  for (int l = 0; metric->kind != PERC_DISTANCE_SPATIAL && l < w->plan.n_layers; l++)
-    perc_layer_stats_reset (&w->pooled[l], metric->kind == PERC_DISTANCE_STYLE ?
-                       PERC_LAYER_STATS_STYLE : PERC_LAYER_STATS_MEAN,
-                       model->net->channels[model->net->taps[l]]);
+  for (int l = 0; l < w->plan.n_layers; l++)
+    perc_layer_sum_reset (&w->sums[l], metric->kind, model->net->channels[model->net->taps[l]]);
   if (o.layer >= w->plan.n_layers)
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
@@ -555,9 +546,8 @@ perc_tiler_run (PercTiler             *w,
       for (int l = 0; l < w->plan.n_layers; l++)
         {
           out->shapes[l] = (PercShape) { 1, w->plan.grid[l].h, w->plan.grid[l].w };
-          out->terms[l] = metric->kind != PERC_DISTANCE_SPATIAL ?
-                          perc_layer_stats_term (&w->pooled[l]) :
-                          w->sums[l] / ((double) w->plan.grid[l].h * w->plan.grid[l].w);
+          out->terms[l] = perc_layer_sum_term (&w->sums[l],
+                                               (gsize) w->plan.grid[l].h * w->plan.grid[l].w);
         }
       ok = perc_distance_total (out, error);
     }
