@@ -90,13 +90,15 @@ import math
 import os
 import random
 import shutil
-import struct
 import sys
 import tempfile
 import time
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "support"))
+
+import npyfile  # noqa: E402
+import pngfile  # noqa: E402
 
 SIZE = 64
 NPIX = SIZE * SIZE
@@ -109,116 +111,10 @@ NEAR_TIE_RELATIVE = 1e-4
 
 
 # --------------------------------------------------------------------------
-# File writers and readers.
+# Files: PNG and .npy from tests/support (pngfile, npyfile); the images are
+# compressed at zlib's level 9.
 
-def png_bytes(rgb, width=SIZE, height=SIZE):
-    """An 8-bit RGB PNG (filter type 0 on every row) of interleaved bytes."""
-    stride = 3 * width
-    raw = b"".join(b"\x00" + bytes(rgb[y * stride:(y + 1) * stride]) for y in range(height))
-
-    def chunk(kind, body):
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
-
-
-def read_png_rgb(path):
-    """(width, height, interleaved RGB bytes) of a non-interlaced 8-bit RGB or
-    RGBA PNG (alpha dropped)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("%s: not a PNG file" % path)
-    pos, idat, header = 8, [], None
-    while pos + 8 <= len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-        pos += 12 + n
-    if header is None:
-        raise ValueError("%s: no IHDR" % path)
-    width, height, depth, ctype, _, _, interlace = header
-    if depth != 8 or ctype not in (2, 6) or interlace:
-        raise ValueError("%s: unsupported PNG variant" % path)
-    bpp = 3 if ctype == 2 else 4
-    raw = zlib.decompress(b"".join(idat))
-    stride = width * bpp
-    out, prev = bytearray(), bytearray(stride)
-    for y in range(height):
-        ftype = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        if ftype:
-            for i in range(stride):
-                a = line[i - bpp] if i >= bpp else 0
-                b = prev[i]
-                c = prev[i - bpp] if i >= bpp else 0
-                if ftype == 1:
-                    pred = a
-                elif ftype == 2:
-                    pred = b
-                elif ftype == 3:
-                    pred = (a + b) // 2
-                elif ftype == 4:
-                    p = a + b - c
-                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                    pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                else:
-                    raise ValueError("%s: bad filter type %d" % (path, ftype))
-                line[i] = (line[i] + pred) & 255
-        out += line if bpp == 3 else b"".join(bytes(line[i:i + 3]) for i in range(0, stride, 4))
-        prev = line
-    return width, height, bytes(out)
-
-
-def npy_bytes(value, descr="<f8", shape=(1,)):
-    """A NumPy .npy version 1.0 file holding one float."""
-    shape_text = "(%s)" % "".join("%d," % d for d in shape) if shape else "()"
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
-    # magic (6) + version (2) + header length (2) + header, padded with spaces
-    # and ending in '\n' to a multiple of 64 bytes.
-    total = 10 + len(header) + 1
-    header += " " * ((-total) % 64) + "\n"
-    fmt = {"<f8": "<d", "<f4": "<f"}[descr]
-    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1")
-            + struct.pack(fmt, value))
-
-
-def read_npy_scalar(path):
-    """The single float in a little-endian float32/float64 C-order .npy file."""
-    import ast
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:6] != b"\x93NUMPY":
-        raise ValueError("%s: not an .npy file" % path)
-    major = data[6]
-    if major == 1:
-        hlen, start = struct.unpack("<H", data[8:10])[0], 10
-    elif major in (2, 3):
-        hlen, start = struct.unpack("<I", data[8:12])[0], 12
-    else:
-        raise ValueError("%s: .npy version %d" % (path, major))
-    header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
-    count = 1
-    for d in header["shape"]:
-        count *= d
-    if count != 1:
-        raise ValueError("%s: %d values, expected one" % (path, count))
-    fmt = {"<f8": "<d", "<f4": "<f"}.get(header["descr"])
-    if fmt is None:
-        raise ValueError("%s: unsupported dtype %r" % (path, header["descr"]))
-    body = data[start + hlen:]
-    if len(body) != struct.calcsize(fmt):
-        raise ValueError("%s: %d data bytes" % (path, len(body)))
-    return float(struct.unpack(fmt, body)[0])
+PNG_LEVEL = 9
 
 
 def npy_encoding(index):
@@ -685,7 +581,7 @@ def generate(out, seed=DEFAULT_SEED, per_category=DEFAULT_PER_CATEGORY,
                       ("%s/p0/%s.png" % (base, name), "png", p0),
                       ("%s/p1/%s.png" % (base, name), "png", p1),
                       ("%s/judge/%s.npy" % (base, name), "npy",
-                       npy_bytes(p, *npy_encoding(i)))]
+                       npyfile.npy_bytes([p], *npy_encoding(i)))]
     for category in CATEGORIES_JND:
         base = "jnd/val/%s" % category
         for j in range(jnd_per_category):
@@ -694,7 +590,7 @@ def generate(out, seed=DEFAULT_SEED, per_category=DEFAULT_PER_CATEGORY,
             files += [("%s/p0/%s.png" % (base, name), "png", p0),
                       ("%s/p1/%s.png" % (base, name), "png", p1),
                       ("%s/same/%s.npy" % (base, name), "npy",
-                       npy_bytes(same, *npy_encoding(j)))]
+                       npyfile.npy_bytes([same], *npy_encoding(j)))]
     digest = hashlib.sha256()
     made = set()
     total_bytes = 0
@@ -707,7 +603,7 @@ def generate(out, seed=DEFAULT_SEED, per_category=DEFAULT_PER_CATEGORY,
         if folder not in made:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
-        data = png_bytes(payload) if kind == "png" else payload
+        data = pngfile.png_bytes(payload, SIZE, SIZE, PNG_LEVEL) if kind == "png" else payload
         with open(path, "wb") as f:
             f.write(data)
         total_bytes += len(data)
@@ -738,7 +634,7 @@ def _list(root, test, images, judgement):
         if len(set(map(len, cols))) != 1:
             raise ValueError("%s: %s and %s hold different numbers of files"
                              % (d, ", ".join(images), judgement))
-        out[category] = [row[:-1] + (read_npy_scalar(row[-1]),) for row in zip(*cols)]
+        out[category] = [row[:-1] + (npyfile.read_npy_scalar(row[-1]),) for row in zip(*cols)]
     return out
 
 
@@ -984,7 +880,7 @@ def _import_reference():
 
 def _load_image(path):
     import torch
-    w, h, rgb = read_png_rgb(path)
+    w, h, rgb = pngfile.read_png(path)
     return torch.frombuffer(bytearray(rgb), dtype=torch.uint8).reshape(h, w, 3)
 
 

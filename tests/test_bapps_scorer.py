@@ -17,6 +17,10 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "make-bapps.py")
 GOLDENS = os.path.join(HERE, "goldens", "bapps.json")
+sys.path.insert(0, os.path.join(HERE, "support"))
+
+import npyfile  # noqa: E402
+import pngfile  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("make_bapps", SCRIPT)
 bapps = importlib.util.module_from_spec(_spec)
@@ -42,8 +46,8 @@ def read(path):
 
 def toy_distance(a, b):
     """Mean absolute pixel difference of two PNG files."""
-    _, _, x = bapps.read_png_rgb(a)
-    _, _, y = bapps.read_png_rgb(b)
+    _, _, x = pngfile.read_png(a)
+    _, _, y = pngfile.read_png(b)
     return sum(abs(u - v) for u, v in zip(x, y)) / len(x)
 
 
@@ -160,7 +164,7 @@ class Files(unittest.TestCase):
         for value in (0.0, 0.2, 1.0 / 3, 0.5, 1.0):
             for descr in ("<f8", "<f4"):
                 for shape in ((1,), ()):
-                    data = bapps.npy_bytes(value, descr, shape)
+                    data = npyfile.npy_bytes([value], descr, shape)
                     self.assertEqual(data[:8], b"\x93NUMPY\x01\x00")
                     hlen = struct.unpack("<H", data[8:10])[0]
                     self.assertEqual((10 + hlen) % 64, 0)
@@ -173,17 +177,17 @@ class Files(unittest.TestCase):
                     with tempfile.NamedTemporaryFile(suffix=".npy") as f:
                         f.write(data)
                         f.flush()
-                        got = bapps.read_npy_scalar(f.name)
+                        got = npyfile.read_npy_scalar(f.name)
                     want = value if size == 8 else struct.unpack("<f", struct.pack("<f", value))[0]
                     self.assertEqual(got, want)
 
     def test_png_round_trip(self):
         rgb = bytes((i * 7) % 256 for i in range(3 * 5 * 4))
-        data = bapps.png_bytes(rgb, 5, 4)
+        data = pngfile.png_bytes(rgb, 5, 4, bapps.PNG_LEVEL)
         with tempfile.NamedTemporaryFile(suffix=".png") as f:
             f.write(data)
             f.flush()
-            self.assertEqual(bapps.read_png_rgb(f.name), (5, 4, rgb))
+            self.assertEqual(pngfile.read_png(f.name), (5, 4, rgb))
 
 
 class DataSet(unittest.TestCase):
@@ -253,7 +257,7 @@ class DataSet(unittest.TestCase):
                 hlen = struct.unpack("<H", data[8:10])[0]
                 header = eval(data[10:10 + hlen].decode("latin1"), {})
                 encodings.add((header["descr"], header["shape"]))
-                v = bapps.read_npy_scalar(os.path.join(folder, name))
+                v = npyfile.read_npy_scalar(os.path.join(folder, name))
                 self.assertTrue(0.0 <= v <= 1.0)
                 observers = (5, 4) if os.path.basename(folder) == "judge" else (3,)
                 self.assertTrue(any(abs(v * k - round(v * k)) < 1e-6 for k in observers),
@@ -282,7 +286,7 @@ class DataSet(unittest.TestCase):
                     self.assertEqual(same, 1.0)
 
     def test_pixels_decode(self):
-        w, h, rgb = bapps.read_png_rgb(os.path.join(self.root, "2afc/val/color/ref/000000.png"))
+        w, h, rgb = pngfile.read_png(os.path.join(self.root, "2afc/val/color/ref/000000.png"))
         self.assertEqual((w, h, len(rgb)), (64, 64, 64 * 64 * 3))
         self.assertGreater(len(set(rgb)), 50)
 

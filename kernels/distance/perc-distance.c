@@ -6,7 +6,6 @@
 #include "distance/perc-distance.h"
 #include "perc-error.h"
 #include "distance/perc-layer-stats.h"
-#include "ops/perc-resize.h"
 
 static const char *const kind_names[] = {
   [PERC_DISTANCE_SPATIAL] = "spatial",
@@ -268,35 +267,4 @@ perc_distance_clear (PercDistance *distance)
     g_free (distance->maps[l]);
   perc_layer_sum_clear (&distance->sum);
   memset (distance, 0, sizeof *distance);
-}
-
-void
-perc_distance_layer_map (const PercDistance *distance,
-                         int                 layer,
-                         int                 width,
-                         int                 height,
-                         float              *map)
-{
-  g_return_if_fail (layer >= 0 && layer < distance->n_layers);
-  g_return_if_fail (distance->maps[layer]);
-  perc_resize_bilinear (distance->maps[layer], distance->shapes[layer].w,
-                        distance->shapes[layer].h, map, width, height, FALSE);
-}
-
-void
-perc_distance_spatial (const PercDistance *distance,
-                       int                 width,
-                       int                 height,
-                       float              *map)
-{
-  gboolean first = TRUE;
-
-  for (int l = 0; l < distance->n_layers; l++)
-    if (distance->layers & (1u << l))
-      {
-        g_return_if_fail (distance->maps[l]);
-        perc_resize_bilinear (distance->maps[l], distance->shapes[l].w,
-                              distance->shapes[l].h, map, width, height, !first);
-        first = FALSE;
-      }
 }

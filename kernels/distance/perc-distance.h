@@ -122,23 +122,6 @@ void     perc_distance_clear    (PercDistance       *distance);
 gboolean perc_distance_total    (PercDistance       *distance,
                                  GError            **error);
 
-/* One layer's map resampled to width x height (bilinear, as LPIPS);
- * spatial distances only.
- */
-void     perc_distance_layer_map (const PercDistance *distance,
-                                  int                 layer,
-                                  int                 width,
-                                  int                 height,
-                                  float              *map);
-
-/* LPIPS's spatial map: every selected layer's map resampled to width x
- * height and summed.
- */
-void     perc_distance_spatial  (const PercDistance *distance,
-                                 int                 width,
-                                 int                 height,
-                                 float              *map);
-
 G_END_DECLS
 
 #endif

@@ -2,45 +2,8 @@
 #include <glib/gi18n-lib.h>
 
 #include "model/perc-catalog.h"
+#include "model/perc-net.h"
 #include "perc-error.h"
-
-/* The built-in networks.  Tap counts and minimum sizes are those of the
- * descriptions in perc-net.c (a test holds them to it).
- */
-static const PercNetworkInfo networks[] = {
-  { "squeeze",  "SqueezeNet 1.1", 7, 17, TRUE },
-  { "alex",     "AlexNet",        5, 31, TRUE },
-  { "vgg",      "VGG-16",         5, 16, TRUE },
-  { "resnet18", "ResNet-18",      5,  1, FALSE },
-  { "resnet34", "ResNet-34",      5,  1, FALSE },
-  { "resnet50", "ResNet-50",      5,  1, FALSE },
-  { NULL, NULL, 0, 0, FALSE }
-};
-
-const PercNetworkInfo *
-perc_catalog_networks (void)
-{
-  return networks;
-}
-
-const PercNetworkInfo *
-perc_catalog_network (const char *name)
-{
-  for (const PercNetworkInfo *n = networks; n->name; n++)
-    if (!g_strcmp0 (name, n->name))
-      return n;
-  return NULL;
-}
-
-char *
-perc_catalog_names (const char *separator)
-{
-  GString *s = g_string_new (NULL);
-
-  for (const PercNetworkInfo *n = networks; n->name; n++)
-    g_string_append_printf (s, "%s%s", n == networks ? "" : separator, n->name);
-  return g_string_free (s, FALSE);
-}
 
 static const char *const calibration_names[] = {
   [PERC_CALIBRATION_LPIPS_V0_1] = "lpips-v0.1",
@@ -71,7 +34,7 @@ perc_calibration_from_name (const char      *name,
 PercCalibration
 perc_calibration_default (const char *network)
 {
-  const PercNetworkInfo *info = perc_catalog_network (network);
+  const PercNetInfo *info = perc_net_builtin (network);
 
   return info && info->lpips ? PERC_CALIBRATION_LPIPS_V0_1 : PERC_CALIBRATION_UNWEIGHTED;
 }

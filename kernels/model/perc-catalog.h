@@ -1,6 +1,6 @@
-/* The networks the core knows by name, their calibrations, and where
- * their installed models are: what front ends list, check and say
- * without loading a model.  GLib only.
+/* Calibrations, and where installed models are: what front ends list,
+ * check and say without loading a model (the built-in networks are in
+ * perc-net.h).  GLib only.
  */
 #ifndef PERC_CATALOG_H
 #define PERC_CATALOG_H
@@ -15,22 +15,6 @@ typedef enum
   PERC_CALIBRATION_LPIPS_V0_0,
   PERC_CALIBRATION_UNWEIGHTED
 } PercCalibration;
-
-typedef struct
-{
-  const char *name;       /* "squeeze": model file names, the ops' and the CLI's choice */
-  const char *label;      /* "SqueezeNet 1.1", untranslated (for N_ / _ ()) */
-  int         n_taps;     /* layers; a ResNet's four stages, then its stem */
-  int         min_size;   /* the smallest image side the network takes */
-  gboolean    lpips;      /* LPIPS published calibrations for it */
-} PercNetworkInfo;
-
-/* The built-in networks, in a fixed order; the last entry's name is NULL. */
-const PercNetworkInfo *perc_catalog_networks (void);
-/* A built-in network by name, or NULL. */
-const PercNetworkInfo *perc_catalog_network  (const char *name);
-/* Their names joined by `separator`; free with g_free (). */
-char                  *perc_catalog_names    (const char *separator);
 
 const char *perc_calibration_name      (PercCalibration  calibration);
 gboolean    perc_calibration_from_name (const char      *name,

@@ -256,20 +256,68 @@ build_resnet (PercNet        *net,
   net->default_layers = (1u << n_stages) - 1;
 }
 
+/* The built-in networks: the one table from which every list of them is
+ * made (the ops' choices, the command line's, the GIMP plug-ins', the
+ * default calibrations, messages).  A new network is a new row.
+ */
 static const struct
 {
   const char     *name;
+  const char     *label;
+  gboolean        lpips;        /* LPIPS published calibrations for it */
   void          (*build) (PercNet *net);
   PercResnetBlock block;
   int             blocks[PERC_RESNET_MAX_STAGES];
 } builtins[] = {
-  { "squeeze",  build_squeeze, 0, { 0 } },
-  { "alex",     build_alex,    0, { 0 } },
-  { "vgg",      build_vgg,     0, { 0 } },
-  { "resnet18", NULL, PERC_RESNET_BASIC,      { 2, 2, 2, 2 } },
-  { "resnet34", NULL, PERC_RESNET_BASIC,      { 3, 4, 6, 3 } },
-  { "resnet50", NULL, PERC_RESNET_BOTTLENECK, { 3, 4, 6, 3 } },
+  { "squeeze",  N_("SqueezeNet 1.1"), TRUE,  build_squeeze, 0, { 0 } },
+  { "alex",     N_("AlexNet"),        TRUE,  build_alex,    0, { 0 } },
+  { "vgg",      N_("VGG-16"),         TRUE,  build_vgg,     0, { 0 } },
+  { "resnet18", N_("ResNet-18"),      FALSE, NULL, PERC_RESNET_BASIC,      { 2, 2, 2, 2 } },
+  { "resnet34", N_("ResNet-34"),      FALSE, NULL, PERC_RESNET_BASIC,      { 3, 4, 6, 3 } },
+  { "resnet50", N_("ResNet-50"),      FALSE, NULL, PERC_RESNET_BOTTLENECK, { 3, 4, 6, 3 } },
 };
+
+/* The table as callers see it, with what the descriptions give. */
+static PercNetInfo infos[G_N_ELEMENTS (builtins) + 1];
+
+const PercNetInfo *
+perc_net_builtins (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
+        {
+          PercNet *net = perc_net_new_builtin (builtins[i].name, NULL);
+
+          infos[i] = (PercNetInfo) { builtins[i].name, builtins[i].label, builtins[i].lpips,
+                                     net->n_taps, perc_net_min_size (net) };
+          perc_net_free (net);
+        }
+      g_once_init_leave (&done, 1);
+    }
+  return infos;
+}
+
+const PercNetInfo *
+perc_net_builtin (const char *name)
+{
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++)
+    if (!g_strcmp0 (name, n->name))
+      return n;
+  return NULL;
+}
+
+char *
+perc_net_builtin_names (const char *separator)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
+    g_string_append_printf (s, "%s%s", i ? separator : "", builtins[i].name);
+  return g_string_free (s, FALSE);
+}
 
 static PercNet *
 net_new (const char *name)
@@ -299,10 +347,14 @@ perc_net_new_builtin (const char *name,
         net->default_layers = (1u << net->n_taps) - 1;
         return net;
       }
-  g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
-               _("unknown network \"%s\" (known: squeeze, alex, vgg, resnet18, "
-                 "resnet34, resnet50, or a ResNet described by the model file)"),
-               name ? name : "");
+  {
+    char *known = perc_net_builtin_names (", ");
+
+    g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
+                 _("unknown network \"%s\" (known: %s, or a ResNet described by the "
+                   "model file)"), name ? name : "", known);
+    g_free (known);
+  }
   return NULL;
 }
 

@@ -65,6 +65,25 @@ typedef enum
 
 #define PERC_RESNET_MAX_STAGES 4
 
+/* A built-in network, as front ends list and check it without loading a
+ * model.
+ */
+typedef struct
+{
+  const char *name;       /* "squeeze": model file names, the ops' and the CLI's choice */
+  const char *label;      /* "SqueezeNet 1.1", untranslated (for _ ()) */
+  gboolean    lpips;      /* LPIPS published calibrations for it */
+  int         n_taps;     /* layers; a ResNet's stages, then its stem */
+  int         min_size;   /* the smallest image side it takes */
+} PercNetInfo;
+
+/* The built-in networks in their fixed order, ending with a NULL name. */
+const PercNetInfo *perc_net_builtins      (void);
+/* A built-in network by name, or NULL. */
+const PercNetInfo *perc_net_builtin       (const char *name);
+/* Their names joined by `separator`; free with g_free (). */
+char              *perc_net_builtin_names (const char *separator);
+
 PercNet  *perc_net_new_builtin (const char *name,
                                 GError    **error);
 /* A torchvision ResNet of 1 to 4 stages with `blocks[s]` blocks each:

@@ -52,14 +52,3 @@ perc_layer_difference (const float *f0,
         }
     }
 }
-
-double
-perc_mean (const float *values,
-           gsize        n)
-{
-  double sum = 0.0;
-
-  for (gsize i = 0; i < n; i++)
-    sum += values[i];
-  return n ? sum / n : 0.0;
-}

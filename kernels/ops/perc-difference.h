@@ -21,10 +21,6 @@ void   perc_layer_difference (const float *f0,
                               float       *out,
                               float       *scratch);
 
-/* Mean of n floats, accumulated in double. */
-double perc_mean             (const float *values,
-                              gsize        n);
-
 G_END_DECLS
 
 #endif

@@ -52,20 +52,3 @@ perc_resize_region (const float         *window,
         }
     }
 }
-
-void
-perc_resize_bilinear (const float *src,
-                      int          src_w,
-                      int          src_h,
-                      float       *dst,
-                      int          dst_w,
-                      int          dst_h,
-                      gboolean     accumulate)
-{
-  PercResizeTap *xs = perc_resize_taps (src_w, dst_w);
-  PercResizeTap *ys = perc_resize_taps (src_h, dst_h);
-
-  perc_resize_region (src, 0, 0, src_w, xs, ys, 0, 0, dst_w, dst_h, dst, accumulate);
-  g_free (xs);
-  g_free (ys);
-}

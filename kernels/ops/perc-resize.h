@@ -39,15 +39,6 @@ void           perc_resize_region   (const float         *window,
                                      float               *dst,
                                      gboolean             accumulate);
 
-/* dst (dst_w x dst_h) = resized src; with accumulate, added to dst. */
-void           perc_resize_bilinear (const float         *src,
-                                     int                  src_w,
-                                     int                  src_h,
-                                     float               *dst,
-                                     int                  dst_w,
-                                     int                  dst_h,
-                                     gboolean             accumulate);
-
 G_END_DECLS
 
 #endif

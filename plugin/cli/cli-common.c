@@ -9,6 +9,7 @@
 #include <gegl.h>
 
 #include "cli.h"
+#include "model/perc-net.h"
 
 gboolean
 cli_parse_enum (GType type, const char *nick, int *value, const char *what)
@@ -51,7 +52,7 @@ cli_catch_warning (const char     *domain G_GNUC_UNUSED,
 
 GeglBuffer *
 cli_load (const char *path,
-          char      **error)
+          GError    **error)
 {
   GStatBuf        st;
   GeglNode       *graph, *load, *sink;
@@ -59,27 +60,28 @@ cli_load (const char *path,
   GeglRectangle   box;
   GString        *caught;
   GLogFunc        old_handler;
+  gboolean        ok = FALSE;
   FILE           *f;
 
   /* What GEGL would quietly replace with an empty image. */
   if (g_stat (path, &st) != 0)
     {
-      *error = g_strdup_printf (_("%s: no such file"), path);
+      g_set_error (error, CLI_ERROR, 0, _("%s: no such file"), path);
       return NULL;
     }
   if (S_ISDIR (st.st_mode))
     {
-      *error = g_strdup_printf (_("%s is a folder, not an image"), path);
+      g_set_error (error, CLI_ERROR, 0, _("%s is a folder, not an image"), path);
       return NULL;
     }
   if (!S_ISREG (st.st_mode))
     {
-      *error = g_strdup_printf (_("%s is not a regular file"), path);
+      g_set_error (error, CLI_ERROR, 0, _("%s is not a regular file"), path);
       return NULL;
     }
   if (!(f = g_fopen (path, "rb")))
     {
-      *error = g_strdup_printf (_("%s: cannot read the file: %s"), path, g_strerror (errno));
+      g_set_error (error, CLI_ERROR, 0, _("%s: cannot read the file: %s"), path, g_strerror (errno));
       return NULL;
     }
   fclose (f);
@@ -94,11 +96,11 @@ cli_load (const char *path,
   /* The size from the file's header, before any pixel is decoded. */
   box = gegl_node_get_bounding_box (load);
   if (caught->len || box.width < 1 || box.height < 1)
-    *error = g_strdup_printf (_("%s: cannot read this image%s%s"), path,
+    g_set_error (error, CLI_ERROR, 0, _("%s: cannot read this image%s%s"), path,
                               caught->len ? ": " : "", caught->str);
   else if (box.width > CLI_MAX_SIDE || box.height > CLI_MAX_SIDE ||
            (guint64) box.width * box.height > CLI_MAX_PIXELS)
-    *error = g_strdup_printf (_("%s: the image is %d×%d pixels; at most %d pixels a "
+    g_set_error (error, CLI_ERROR, 0, _("%s: the image is %d×%d pixels; at most %d pixels a "
                                 "side and %d megapixels in all are read"),
                               path, box.width, box.height, CLI_MAX_SIDE,
                               (int) (CLI_MAX_PIXELS / 1000000));
@@ -106,14 +108,16 @@ cli_load (const char *path,
     {
       gegl_node_process (sink);
       if (caught->len)
-        *error = g_strdup_printf (_("%s: cannot read this image: %s"), path, caught->str);
+        g_set_error (error, CLI_ERROR, 0, _("%s: cannot read this image: %s"), path, caught->str);
       else if (!buffer || !gegl_rectangle_equal (gegl_buffer_get_extent (buffer), &box))
-        *error = g_strdup_printf (_("%s: cannot read this image"), path);
+        g_set_error (error, CLI_ERROR, 0, _("%s: cannot read this image"), path);
+      else
+        ok = TRUE;
     }
   g_log_set_default_handler (old_handler, NULL);
   g_string_free (caught, TRUE);
   g_object_unref (graph);
-  if (*error)
+  if (!ok)
     g_clear_object (&buffer);
   return buffer;
 }
@@ -122,13 +126,13 @@ void
 cli_model_add_entries (GOptionContext *ctx,
                        CliModelArgs   *a)
 {
+  char *names = perc_net_builtin_names (", ");
   GOptionEntry entries[] = {
-    { "network", 'n', 0, G_OPTION_ARG_STRING, &a->network,
-      N_("squeeze (default), alex, vgg, resnet18, resnet34, resnet50, or file "
-         "(the network in --weights)"), "NET" },
+    { "network", 'n', 0, G_OPTION_ARG_STRING, &a->network, NULL, "NET" },
     { "calibration", 'c', 0, G_OPTION_ARG_STRING, &a->calibration,
-      N_("lpips-v0.1, lpips-v0.0, unweighted, or default (lpips-v0.1 for "
-         "squeeze, alex, vgg; unweighted for ResNets; a weights file's own)"), "CAL" },
+      N_("lpips-v0.1, lpips-v0.0, unweighted, or default (lpips-v0.1 for the "
+         "networks LPIPS calibrated, unweighted for the others; a weights "
+         "file's own)"), "CAL" },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &a->weights,
       N_("a model file instead of the installed model"), "FILE" },
     { "distance", 'd', 0, G_OPTION_ARG_STRING, &a->distance,
@@ -139,6 +143,11 @@ cli_model_add_entries (GOptionContext *ctx,
     { NULL }
   };
 
+  /* The networks of the core's table; the first is the default. */
+  a->network_help = g_strdup_printf (_("%s (the first is the default), or file (the "
+                                       "network in --weights)"), names);
+  entries[0].description = a->network_help;
+  g_free (names);
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
 }
 
@@ -149,7 +158,8 @@ cli_model_choice (const CliModelArgs *a,
   int net, cal, func;
 
   if (!cli_parse_enum (perceptual_network_get_type (),
-                       a->network ? a->network : a->weights ? "file" : "squeeze",
+                       a->network ? a->network : a->weights ? "file"
+                                                           : perc_net_builtins ()[0].name,
                        &net, _("network")) ||
       !cli_parse_enum (perceptual_calibration_get_type (),
                        a->calibration ? a->calibration : "default", &cal, _("calibration")) ||
@@ -168,5 +178,6 @@ cli_model_args_clear (CliModelArgs *a)
   g_free (a->weights);
   g_free (a->distance);
   g_free (a->layers);
+  g_free (a->network_help);
   memset (a, 0, sizeof *a);
 }

@@ -132,7 +132,7 @@ typedef struct
   double      terms[PERC_MAX_TAPS];
   int         n_layers;
   PercMetric  metric;
-  const char *network;          /* the model's, owned by the model cache */
+  char       *network;          /* the model's network's name */
   char       *error;
 } Outcome;
 
@@ -146,12 +146,17 @@ compare_pair (const Options *o,
 {
   GeglBuffer      *ref = NULL, *dist = NULL, *map = NULL;
   PerceptualResult r = { 0 };
+  GError          *error = NULL;
   const Babl      *space;
 
   memset (out, 0, sizeof *out);
   out->distance = NAN;
-  if (!(ref = cli_load (ref_path, &out->error)) || !(dist = cli_load (dist_path, &out->error)))
-    goto done;
+  if (!(ref = cli_load (ref_path, &error)) || !(dist = cli_load (dist_path, &error)))
+    {
+      out->error = g_strdup (error->message);
+      g_error_free (error);
+      goto done;
+    }
   if (gegl_buffer_get_width (ref) != gegl_buffer_get_width (dist) ||
       gegl_buffer_get_height (ref) != gegl_buffer_get_height (dist))
     {
@@ -186,7 +191,7 @@ compare_pair (const Options *o,
     }
   out->distance = r.distance.distance;
   out->metric = r.metric;
-  out->network = r.model->net->name;
+  out->network = g_strdup (r.model->net->name);
   out->n_layers = r.distance.n_layers;
   memcpy (out->terms, r.distance.terms, sizeof (double) * out->n_layers);
 
@@ -554,6 +559,7 @@ run_batch (const Options *o, GArray *pairs)
       const PercModel *model = perceptual_models_get (&o->choice, &metric, NULL);
 
       n_taps = o->layers && model ? model->net->n_taps : 0;
+      perceptual_models_release (model);
       printf ("reference,compared,distance,error");
       for (guint l = 0; l < n_taps; l++)
         printf (",layer_%u", l + 1);
@@ -587,6 +593,7 @@ run_batch (const Options *o, GArray *pairs)
         print_json (o, p->ref, p->dist, &out);
       fflush (stdout);
       g_free (out.error);
+      g_free (out.network);
     }
   if (progress)
     fprintf (stderr, "\r\033[K");
@@ -710,6 +717,7 @@ cli_compare (int argc, char **argv)
         }
       status = out.error ? 1 : 0;
       g_free (out.error);
+      g_free (out.network);
     }
 
 out:

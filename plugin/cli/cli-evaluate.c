@@ -284,8 +284,14 @@ category_open (const Test *test,
     {
       const char *path = g_ptr_array_index (c->files[test->n_images], i);
 
-      if (cli_read_npy_number (path, &c->labels[i], error) &&
-          !(c->labels[i] >= 0.0 && c->labels[i] <= 1.0))
+      GError *npy_error = NULL;
+
+      if (!cli_read_npy_number (path, &c->labels[i], &npy_error))
+        {
+          *error = g_strdup (npy_error->message);
+          g_error_free (npy_error);
+        }
+      else if (!(c->labels[i] >= 0.0 && c->labels[i] <= 1.0))
         *error = g_strdup_printf (_("%s: a judgement is a fraction of people, "
                                     "from 0 to 1, not %g"), path, c->labels[i]);
     }
@@ -308,7 +314,7 @@ category_open (const Test *test,
 static gboolean
 load_image (const char *path,
             PercImage  *image,
-            char      **error)
+            GError    **error)
 {
   GeglBuffer *buffer = cli_load (path, error);
   const Babl *space;
@@ -403,7 +409,16 @@ run_batch (Run     *run,
         const char *path = g_ptr_array_index (c->files[k], first + i);
         PercImage  *image = &run->images[i * n + k];
 
-        ok = load_image (path, image, &run->error);
+        {
+          GError *error = NULL;
+
+          ok = load_image (path, image, &error);
+          if (!ok)
+            {
+              run->error = g_strdup (error->message);
+              g_error_free (error);
+            }
+        }
         if (ok && k > 0 && (image->width != image[-k].width ||
                             image->height != image[-k].height))
           {
@@ -724,6 +739,7 @@ evaluate (const Test *test,
   status = 0;
 
 out:
+  perceptual_models_release (model);
   for (int t = 0; workers && t < run.n_threads; t++)
     {
       perc_extractor_free (workers[t].extractor);

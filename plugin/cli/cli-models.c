@@ -37,7 +37,7 @@ cli_models (int argc, char **argv)
         printf ("  %s\n", *d);
       printf ("\n%-8s %-11s %-12s %s\n", _("network"), _("calibration"), _("digest"), _("file"));
     }
-  for (const PercNetworkInfo *net = perc_catalog_networks (); net->name; net++)
+  for (const PercNetInfo *net = perc_net_builtins (); net->name; net++)
     for (guint c = 0; c < G_N_ELEMENTS (calibrations); c++)
       {
         GError *error = NULL;

@@ -57,7 +57,7 @@ shape_elements (const char *p)
 gboolean
 cli_read_npy_number (const char *path,
                      double     *value,
-                     char      **error)
+                     GError    **error)
 {
   char       *data = NULL, *header;
   gsize       length;
@@ -70,16 +70,17 @@ cli_read_npy_number (const char *path,
   /* A folder, a FIFO or a device would block or be read without end. */
   if (g_stat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > MAX_FILE))
     {
-      *error = S_ISREG (st.st_mode) ?
-        g_strdup_printf (_("%s: not a NumPy file holding one number (%lld bytes is "
-                           "too large for one)"), path, (long long) st.st_size) :
-        g_strdup_printf (_("%s is not a regular file"), path);
+      if (S_ISREG (st.st_mode))
+        g_set_error (error, CLI_ERROR, 0, _("%s: not a NumPy file holding one number "
+                                            "(%lld bytes is too large for one)"),
+                     path, (long long) st.st_size);
+      else
+        g_set_error (error, CLI_ERROR, 0, _("%s is not a regular file"), path);
       return FALSE;
     }
   if (!g_file_get_contents (path, &data, &length, &file_error))
     {
-      *error = g_strdup (file_error->message);
-      g_error_free (file_error);
+      g_propagate_error (error, file_error);
       return FALSE;
     }
   if (length > MAX_FILE || length < 10 || memcmp (data, "\x93NUMPY", 6))
@@ -135,14 +136,14 @@ cli_read_npy_number (const char *path,
   g_free (header);
   if (ok && !isfinite (*value))
     {
-      *error = g_strdup_printf (_("%s: the number is not finite"), path);
+      g_set_error (error, CLI_ERROR, 0, _("%s: the number is not finite"), path);
       g_free (data);
       return FALSE;
     }
 
 bad:
   if (!ok)
-    *error = g_strdup_printf (_("%s: not a NumPy file holding one float32 or "
+    g_set_error (error, CLI_ERROR, 0, _("%s: not a NumPy file holding one float32 or "
                                 "float64 number"), path);
   g_free (data);
   return ok;

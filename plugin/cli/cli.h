@@ -20,6 +20,10 @@ int  cli_jnd     (int argc, char **argv);
  */
 int  cli_threads (void);
 
+/* The command line's own errors: a message for people. */
+#define CLI_ERROR (cli_error_quark ())
+GQuark cli_error_quark (void);
+
 /* Prints "gegl-perceptual: <message>" on stderr. */
 void cli_error   (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
@@ -30,6 +34,7 @@ char *cli_json_string (const char *value);
 typedef struct
 {
   char *network, *calibration, *weights, *distance, *layers;
+  char *network_help;
 } CliModelArgs;
 
 void        cli_model_add_entries (GOptionContext     *ctx,
@@ -66,14 +71,14 @@ void        cli_catch_warning     (const char         *domain,
  * could not read (GEGL would give a placeholder or a partial image).
  */
 GeglBuffer *cli_load              (const char         *path,
-                                   char              **error);
+                                   GError            **error);
 
 /* The one number in a NumPy file (float32 or float64, any shape of one
  * element), or FALSE with *error set.
  */
 gboolean    cli_read_npy_number   (const char         *path,
                                    double             *value,
-                                   char              **error);
+                                   GError            **error);
 
 /* Mean 2AFC score: p[i] is the fraction of people who judged p1 closer;
  * a tie in distance scores 0.5.

@@ -52,6 +52,8 @@ cli_json_string (const char *value)
   return g_string_free (s, FALSE);
 }
 
+G_DEFINE_QUARK (gegl-perceptual-cli-error, cli_error)
+
 int
 cli_threads (void)
 {

@@ -313,6 +313,7 @@ perceptual_result_finish (PerceptualResult *result,
 void
 perceptual_result_clear (PerceptualResult *result)
 {
+  perceptual_models_release (result->model);
   perc_distance_clear (&result->distance);
   g_free (result->status);
   memset (result, 0, sizeof *result);

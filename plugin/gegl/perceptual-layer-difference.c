@@ -80,6 +80,7 @@ layer_extent (GeglOperation *operation)
       out.height = shapes[net->taps[o->layer - 1]].h;
     }
   g_free (shapes);
+  perceptual_models_release (model);
   return out;
 }
 

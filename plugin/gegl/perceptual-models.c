@@ -1,23 +1,46 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "gegl/perceptual-settings.h"
 #include "perc-error.h"
 #include "perceptual-models.h"
 
+/* A loaded model and who uses it.  A file that changes on disk is loaded
+ * again; the old model is stale, and freed once nothing uses it.
+ */
+typedef struct
+{
+  char      *version;   /* "mtime:size" of the file it came from */
+  PercModel *model;
+  int        users;
+  gboolean   stale;
+} Entry;
+
 static GMutex      lock;
-static GHashTable *models;     /* "path:mtime:size" -> PercModel */
+static GHashTable *by_path;    /* path -> its current Entry */
+static GHashTable *by_model;   /* PercModel -> Entry, stale ones included */
 static GHashTable *warned;     /* messages already shown */
+
+static void
+entry_free (Entry *e)
+{
+  g_debug ("freed %s", e->model->path);
+  g_hash_table_remove (by_model, e->model);
+  perc_model_free (e->model);
+  g_free (e->version);
+  g_free (e);
+}
 
 static const PercModel *
 load (const char *path,
       GError    **error)
 {
   GStatBuf   st;
-  char      *key;
-  PercModel *model;
+  char      *version;
+  Entry     *e;
 
   if (g_stat (path, &st) != 0)
     {
@@ -25,28 +48,61 @@ load (const char *path,
                    _("%s: no such weights file"), path);
       return NULL;
     }
-  key = g_strdup_printf ("%s:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, path,
-                         (gint64) st.st_mtime, (gint64) st.st_size);
+  version = g_strdup_printf ("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+                             (gint64) st.st_mtime, (gint64) st.st_size);
   g_mutex_lock (&lock);
-  if (!models)
-    models = g_hash_table_new (g_str_hash, g_str_equal);
-  model = g_hash_table_lookup (models, key);
-  if (!model)
+  if (!by_path)
     {
-      model = perc_model_load (path, perceptual_settings_microkernel (), error);
+      by_path = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      by_model = g_hash_table_new (g_direct_hash, g_direct_equal);
+    }
+  e = g_hash_table_lookup (by_path, path);
+  if (e && strcmp (e->version, version))
+    {
+      /* Superseded: freed now, or by the last user to let it go. */
+      e->stale = TRUE;
+      g_hash_table_remove (by_path, path);
+      if (!e->users)
+        entry_free (e);
+      e = NULL;
+    }
+  if (!e)
+    {
+      PercModel *model = perc_model_load (path, perceptual_settings_microkernel (), error);
+
       if (model)
         {
           char *blis = perc_microkernel_describe (&model->microkernel);
 
           g_debug ("loaded %s; %s", path, blis);
           g_free (blis);
-          g_hash_table_insert (models, key, model);
-          key = NULL;
+          e = g_new0 (Entry, 1);
+          e->version = g_steal_pointer (&version);
+          e->model = model;
+          g_hash_table_insert (by_path, g_strdup (path), e);
+          g_hash_table_insert (by_model, model, e);
         }
     }
+  if (e)
+    e->users++;
   g_mutex_unlock (&lock);
-  g_free (key);
-  return model;
+  g_free (version);
+  return e ? e->model : NULL;
+}
+
+void
+perceptual_models_release (const PercModel *model)
+{
+  Entry *e;
+
+  if (!model)
+    return;
+  g_mutex_lock (&lock);
+  e = g_hash_table_lookup (by_model, model);
+  g_assert (e && e->users > 0);
+  if (!--e->users && e->stale)
+    entry_free (e);
+  g_mutex_unlock (&lock);
 }
 
 const PercModel *
@@ -55,7 +111,7 @@ perceptual_models_get (const PerceptualChoice *choice,
                        GError                **error)
 {
   const char      *name = perceptual_network_name (choice->network);
-  gboolean         from_file = choice->network == PERCEPTUAL_NETWORK_FILE;
+  gboolean         from_file = choice->network == perceptual_network_file ();
   gboolean         default_cal = choice->calibration == PERCEPTUAL_CALIBRATION_DEFAULT;
   const PercModel *model;
   char            *path;
@@ -82,21 +138,26 @@ perceptual_models_get (const PerceptualChoice *choice,
     path = perc_model_locate (name, metric->calibration, perceptual_settings_weights_dirs (),
                               error);
   model = path ? load (path, error) : NULL;
-  if (model && !from_file && g_strcmp0 (model->net->name, name))
+  g_free (path);
+  if (!model)
+    return NULL;
+  if (!from_file && g_strcmp0 (model->net->name, name))
     {
       g_set_error (error, PERC_ERROR, PERC_ERROR_MODEL,
                    _("%s holds a model of the %s network, but the network chosen is %s"),
-                   path, model->net->name, name);
-      model = NULL;
+                   model->path, model->net->name, name);
+      perceptual_models_release (model);
+      return NULL;
     }
   /* A file's own calibration is its default. */
-  if (model && from_file && default_cal)
+  if (from_file && default_cal)
     metric->calibration = model->calibration;
-  if (model && !perc_layers_parse (choice->layers, model, &metric->layers, error))
-    model = NULL;
-  if (model && !(metric->layers = perc_metric_check (model, metric, error)))
-    model = NULL;
-  g_free (path);
+  if (!perc_layers_parse (choice->layers, model, &metric->layers, error) ||
+      !(metric->layers = perc_metric_check (model, metric, error)))
+    {
+      perceptual_models_release (model);
+      return NULL;
+    }
   return model;
 }
 

@@ -27,12 +27,15 @@ typedef struct
 /* The model for the choice: from `weights` if it is not empty, else from
  * the installed models (see perc_model_locate ()), and in `metric` what to
  * compute with it (the default calibration and layers resolved, checked
- * against the model).  Models stay loaded for the life of the process; a
- * file that changes on disk is loaded again.  Thread-safe.
+ * against the model).  The caller lets it go with
+ * perceptual_models_release ().  A model stays loaded for the next caller;
+ * a file that changes on disk is loaded again, and the old model freed
+ * once nothing uses it.  Thread-safe.
  */
-const PercModel *perceptual_models_get (const PerceptualChoice *choice,
-                                        PercMetric             *metric,
-                                        GError                **error);
+const PercModel *perceptual_models_get     (const PerceptualChoice *choice,
+                                            PercMetric             *metric,
+                                            GError                **error);
+void             perceptual_models_release (const PercModel        *model);
 
 /* g_warning () the first time a message is seen in this process. */
 void             perceptual_warn_once  (const char            *message);

@@ -7,6 +7,7 @@
 
 #include "compare-layers.h"
 #include "model/perc-catalog.h"
+#include "model/perc-net.h"
 #include "gegl/perceptual-connect.h"
 
 const char *const compare_output_nicks[3] = { "heatmap", "distance-map", "layer-difference" };
@@ -47,7 +48,7 @@ compare_ops_available (GError **error)
 const char *
 compare_network_label (const char *network)
 {
-  const PercNetworkInfo *info = perc_catalog_network (network);
+  const PercNetInfo *info = perc_net_builtin (network);
 
   return info ? _(info->label) : network;
 }
@@ -82,12 +83,12 @@ gboolean
 compare_check_settings (const CompareSettings *s,
                         GError               **error)
 {
-  const PercNetworkInfo *info = perc_catalog_network (s->network);
+  const PercNetInfo *info = perc_net_builtin (s->network);
   PercCalibration        c;
 
   if (!info)
     {
-      char *known = perc_catalog_names (", ");
+      char *known = perc_net_builtin_names (", ");
 
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _("“network” must be one of %s, not “%s”"), known,
@@ -174,7 +175,7 @@ compare_missing_models (const char *calibration)
   GString    *names = g_string_new (NULL);
   const char *first = NULL;
 
-  for (const PercNetworkInfo *n = perc_catalog_networks (); n->name; n++)
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++)
     if (!compare_model_installed (n->name, calibration))
       {
         if (names->len)

@@ -31,6 +31,7 @@
 
 #include "compare-layers.h"
 #include "model/perc-catalog.h"
+#include "model/perc-net.h"
 
 #define PLUG_IN_BINARY "perceptual-compare"
 #define PLUG_IN_ROLE   "gegl-perceptual-compare"
@@ -74,7 +75,7 @@ n_networks (void)
 {
   int n = 0;
 
-  while (perc_catalog_networks ()[n].name)
+  while (perc_net_builtins ()[n].name)
     n++;
   return n;
 }
@@ -86,7 +87,7 @@ network_list (void)
   GString *s = g_string_new (NULL);
   int      i = 0;
 
-  for (const PercNetworkInfo *n = perc_catalog_networks (); n->name; n++, i++)
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++, i++)
     g_string_append_printf (s, "%s%s (%d)", i ? ", " : "", n->name, i);
   return g_string_free (s, FALSE);
 }
@@ -300,7 +301,7 @@ settings_of (const CompareVals *v,
                                   "or 2 (one layer's difference), not %d"), v->output);
       return FALSE;
     }
-  *s = (CompareSettings) { perc_catalog_networks ()[v->network].name,
+  *s = (CompareSettings) { perc_net_builtins ()[v->network].name,
                            calibration_nicks[v->calibration], v->output, v->layer,
                            colormap_nicks[v->colormap], v->opacity };
   return TRUE;
@@ -328,7 +329,7 @@ network_installed (gint     value,
   DialogWidgets *w = data;
 
   return value >= 0 && value < n_networks () &&
-         compare_model_installed (perc_catalog_networks ()[value].name,
+         compare_model_installed (perc_net_builtins ()[value].name,
                                   calibration_nicks[w->vals->calibration]);
 }
 
@@ -337,7 +338,7 @@ dialog_update (DialogWidgets *w)
 {
   gboolean heatmap = w->vals->output == COMPARE_HEATMAP;
   gboolean layer = w->vals->output == COMPARE_LAYER_DIFFERENCE;
-  int      n_layers = perc_catalog_networks ()[CLAMP (w->vals->network, 0,
+  int      n_layers = perc_net_builtins ()[CLAMP (w->vals->network, 0,
                                                       n_networks () - 1)].n_taps;
   char    *missing = compare_missing_models (calibration_nicks[w->vals->calibration]);
 
@@ -451,7 +452,7 @@ compare_dialog (gint32       drawable,
     gimp_int_combo_box_append (GIMP_INT_COMBO_BOX (w.network_combo),
                                GIMP_INT_STORE_VALUE, i,
                                GIMP_INT_STORE_LABEL,
-                               compare_network_label (perc_catalog_networks ()[i].name),
+                               compare_network_label (perc_net_builtins ()[i].name),
                                -1);
   gimp_int_combo_box_set_sensitivity (GIMP_INT_COMBO_BOX (w.network_combo),
                                       network_installed, &w, NULL);

@@ -25,6 +25,7 @@
 
 #include "compare-layers.h"
 #include "model/perc-catalog.h"
+#include "model/perc-net.h"
 
 #define PLUG_IN_BINARY "perceptual-compare"
 #define PLUG_IN_ROLE   "gegl-perceptual-compare"
@@ -74,7 +75,7 @@ network_choice (void)
   GimpChoice *choice = gimp_choice_new ();
   int         id = 0;
 
-  for (const PercNetworkInfo *n = perc_catalog_networks (); n->name; n++)
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++)
     {
       char *help = g_strdup_printf (_("%d layers; images of at least %d×%d pixels"),
                                     n->n_taps, n->min_size, n->min_size);
@@ -94,7 +95,7 @@ create_procedure (GimpPlugIn  *plug_in,
 
   if (strcmp (name, COMPARE_PROC))
     return NULL;
-  for (const PercNetworkInfo *n = perc_catalog_networks (); n->name; n++)
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++)
     max_layers = MAX (max_layers, n->n_taps);
 
   procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
@@ -306,7 +307,7 @@ update_models (Dialog *d)
   char *calibration, *missing;
 
   g_object_get (d->config, "calibration", &calibration, NULL);
-  for (const PercNetworkInfo *n = perc_catalog_networks (); n->name; n++)
+  for (const PercNetInfo *n = perc_net_builtins (); n->name; n++)
     gimp_choice_set_sensitive (d->networks, n->name,
                                compare_model_installed (n->name, calibration));
   missing = compare_missing_models (calibration);
