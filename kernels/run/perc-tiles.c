@@ -463,6 +463,96 @@ run_tile (PercTiler             *w,
   return TRUE;
 }
 
+/* What every run shares: the checks, the plan, the tile side (in *tile). */
+static gboolean
+setup (PercTiler             *w,
+       const PercMetric      *metric,
+       int                    width,
+       int                    height,
+       const PercTileOptions *o,
+       int                   *tile,
+       GError               **error)
+{
+  const PercModel *model = w->model;
+  gsize            budget = o->budget ? o->budget : PERC_DEFAULT_BUDGET;
+
+  plan_clear (&w->plan);
+  w->threads = o->threads;
+  w->layers = perc_metric_check (model, metric, error);
+  if (!w->layers || !plan_init (&w->plan, model, width, height, error))
+    return FALSE;
+  if (o->write && metric->kind != PERC_DISTANCE_SPATIAL)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   /* TRANSLATORS: a distance function, mean-pool or style. */
+                   _("the %s distance has no map: it compares whole layers"),
+                   perc_distance_kind_name (metric->kind));
+      return FALSE;
+    }
+  for (int l = 0; l < w->plan.n_layers; l++)
+    perc_layer_sum_reset (&w->sums[l], metric->kind, model->net->channels[model->net->taps[l]]);
+  if (o->layer >= w->plan.n_layers)
+    {
+      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                   _("the %s network has layers 1 to %d: there is no layer %d"),
+                   model->net->name, w->plan.n_layers, o->layer + 1);
+      return FALSE;
+    }
+
+  *tile = o->tile;
+  if (*tile <= 0)
+    {
+      gsize need;
+
+      *tile = perc_tiled_tile_size (model, width, height, budget, o->threads, &need);
+      if (!*tile)
+        {
+          g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
+                       _("a memory budget of %zu MiB is too small for the %s "
+                         "network: it needs at least %zu MiB"),
+                       budget >> 20, model->net->name, (need >> 20) + 1);
+          return FALSE;
+        }
+    }
+  *tile = perc_tiled_align (model, *tile);
+
+  for (int l = 0; o->write && !o->layer_grid && l < w->plan.n_layers; l++)
+    {
+      w->plan.xs[l] = perc_resize_taps (w->plan.grid[l].w, width);
+      w->plan.ys[l] = perc_resize_taps (w->plan.grid[l].h, height);
+    }
+  return TRUE;
+}
+
+/* Runs the tiles of side `tile` that meet `region`, in rows. */
+static gboolean
+run_tiles (PercTiler             *w,
+           const PercMetric      *metric,
+           PercReadRegion         read,
+           gpointer               read_data,
+           const PercTileOptions *o,
+           int                    tile,
+           const PercRect        *region,
+           GError               **error)
+{
+  int    x0 = region->x / tile * tile, y0 = region->y / tile * tile;
+  int    x1 = region->x + region->width, y1 = region->y + region->height;
+  double area = (double) region->width * region->height, done = 0;
+
+  for (int y = y0; y < y1; y += tile)
+    for (int x = x0; x < x1; x += tile)
+      {
+        PercRect t = { x, y, MIN (tile, w->plan.width - x), MIN (tile, w->plan.height - y) };
+        double   share = (double) (MIN (x + tile, x1) - MAX (x, region->x)) *
+                         (MIN (y + tile, y1) - MAX (y, region->y)) / area;
+
+        if (!run_tile (w, metric, read, read_data, o, &t, done, share, error))
+          return FALSE;
+        done += share;
+      }
+  return TRUE;
+}
+
 gboolean
 perc_tiler_run (PercTiler             *w,
                 const PercMetric      *metric,
@@ -474,84 +564,71 @@ perc_tiler_run (PercTiler             *w,
                 PercDistance          *out,
                 GError               **error)
 {
-  const PercModel *model = w->model;
-  PercTileOptions  o = *options;
-  gsize            budget = o.budget ? o.budget : PERC_DEFAULT_BUDGET;
-  gboolean         ok = TRUE;
-  int              tile;
+  PercRect whole = { 0, 0, width, height };
+  int      tile;
 
-  plan_clear (&w->plan);
-  w->threads = o.threads;
-  w->layers = perc_metric_check (model, metric, error);
-  if (!w->layers || !plan_init (&w->plan, model, width, height, error))
+  if (!setup (w, metric, width, height, options, &tile, error) ||
+      !run_tiles (w, metric, read, read_data, options, tile, &whole, error))
     return FALSE;
-  if (o.write && metric->kind != PERC_DISTANCE_SPATIAL)
-    {
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   /* TRANSLATORS: a distance function, mean-pool or style. */
-                   _("the %s distance has no map: it compares whole layers"),
-                   perc_distance_kind_name (metric->kind));
-      return FALSE;
-    }
+  out->n_layers = w->plan.n_layers;
+  out->kind = metric->kind;
+  out->layers = w->layers;
   for (int l = 0; l < w->plan.n_layers; l++)
-    perc_layer_sum_reset (&w->sums[l], metric->kind, model->net->channels[model->net->taps[l]]);
-  if (o.layer >= w->plan.n_layers)
     {
-      g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                   _("the %s network has layers 1 to %d: there is no layer %d"),
-                   model->net->name, w->plan.n_layers, o.layer + 1);
-      return FALSE;
+      out->shapes[l] = (PercShape) { 1, w->plan.grid[l].h, w->plan.grid[l].w };
+      out->terms[l] = perc_layer_sum_term (&w->sums[l],
+                                           (gsize) w->plan.grid[l].h * w->plan.grid[l].w);
     }
+  return perc_distance_total (out, error);
+}
 
-  tile = o.tile;
-  if (tile <= 0)
-    {
-      gsize need;
+gboolean
+perc_tiler_run_region (PercTiler             *w,
+                       const PercMetric      *metric,
+                       int                    width,
+                       int                    height,
+                       PercReadRegion         read,
+                       gpointer               read_data,
+                       const PercTileOptions *options,
+                       const PercRect        *region,
+                       double                *sums,
+                       GError               **error)
+{
+  int tile;
 
-      tile = perc_tiled_tile_size (model, width, height, budget, o.threads, &need);
-      if (!tile)
-        {
-          g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,
-                       _("a memory budget of %zu MiB is too small for the %s "
-                         "network: it needs at least %zu MiB"),
-                       budget >> 20, model->net->name, (need >> 20) + 1);
-          return FALSE;
-        }
-    }
+  g_return_val_if_fail (options->tile > 0 && metric->kind == PERC_DISTANCE_SPATIAL, FALSE);
+  if (!setup (w, metric, width, height, options, &tile, error) ||
+      !run_tiles (w, metric, read, read_data, options, tile, region, error))
+    return FALSE;
+  for (int l = 0; l < w->plan.n_layers; l++)
+    sums[l] = w->sums[l].sum;
+  return TRUE;
+}
+
+int
+perc_tiled_align (const PercModel *model,
+                  int              tile)
+{
+  Reach *r = g_new (Reach, model->net->n_buffers);
+  int    align = reaches (model->net, r);
+
+  g_free (r);
   /* Tiles start on the grid every stride divides. */
-  tile = MAX (w->plan.align, (tile + w->plan.align - 1) / w->plan.align * w->plan.align);
+  return MAX (align, (tile + align - 1) / align * align);
+}
 
-  for (int l = 0; o.write && !o.layer_grid && l < w->plan.n_layers; l++)
-    {
-      w->plan.xs[l] = perc_resize_taps (w->plan.grid[l].w, width);
-      w->plan.ys[l] = perc_resize_taps (w->plan.grid[l].h, height);
-    }
+int
+perc_tiled_halo (const PercModel *model)
+{
+  const PercNet *net = model->net;
+  Reach         *r = g_new (Reach, net->n_buffers);
+  int            align = reaches (net, r), halo = 0;
 
-  for (int y = 0; ok && y < height; y += tile)
-    for (int x = 0; ok && x < width; x += tile)
-      {
-        PercRect t = { x, y, MIN (tile, width - x), MIN (tile, height - y) };
-        double   area = (double) width * height;
-
-        ok = run_tile (w, metric, read, read_data, &o, &t,
-                       ((double) y * width + (double) x * t.height) / area,
-                       (double) t.width * t.height / area, error);
-      }
-
-  if (ok)
-    {
-      out->n_layers = w->plan.n_layers;
-      out->kind = metric->kind;
-      out->layers = w->layers;
-      for (int l = 0; l < w->plan.n_layers; l++)
-        {
-          out->shapes[l] = (PercShape) { 1, w->plan.grid[l].h, w->plan.grid[l].w };
-          out->terms[l] = perc_layer_sum_term (&w->sums[l],
-                                               (gsize) w->plan.grid[l].h * w->plan.grid[l].w);
-        }
-      ok = perc_distance_total (out, error);
-    }
-  return ok;
+  for (int l = 0; l < net->n_taps; l++)
+    halo = MAX (halo, r[net->taps[l]].ext + r[net->taps[l]].stride);
+  g_free (r);
+  /* As plan_init (), and room for crop_axis ()'s minimum size. */
+  return halo + 2 * align + model->min_size;
 }
 
 gboolean

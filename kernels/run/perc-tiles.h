@@ -73,6 +73,33 @@ gboolean   perc_tiler_run  (PercTiler             *tiler,
                             PercDistance          *out,
                             GError               **error);
 
+/* Only the tiles of side options->tile (> 0; the spatial distance) that
+ * meet `region`: their map goes to options->write, tile by tile, and
+ * sums[l] gets layer l's sum over the positions they own.  The grid of
+ * tiles is the same for every region, and its tiles own disjoint
+ * positions: the sums of all tiles, divided by each grid's size, are the
+ * whole image's terms.
+ */
+gboolean   perc_tiler_run_region (PercTiler             *tiler,
+                                  const PercMetric      *metric,
+                                  int                    width,
+                                  int                    height,
+                                  PercReadRegion         read,
+                                  gpointer               read_data,
+                                  const PercTileOptions *options,
+                                  const PercRect        *region,
+                                  double                *sums,
+                                  GError               **error);
+
+/* The tile side the tiler uses for `tile`: rounded up to the grid every
+ * stride of the network divides.
+ */
+int        perc_tiled_align      (const PercModel       *model,
+                                  int                    tile);
+
+/* How far past a tile the pixels it reads can lie, in every direction. */
+int        perc_tiled_halo       (const PercModel       *model);
+
 /* The distance of two width x height images read through `read`.  `out`
  * gets the scalar, the terms and each layer's grid size (no maps); maps
  * go to options->write region by region.  Fails if the images are too

@@ -28,6 +28,8 @@ typedef struct
   char                  *map;          /* likewise */
   char                  *colormap;
   double                 opacity;
+  gboolean               auto_range;
+  gboolean               legend;
   gboolean               layers;
   gboolean               json;
   gboolean               csv;
@@ -136,6 +138,14 @@ typedef struct
   char       *error;
 } Outcome;
 
+static gboolean
+show_progress (double   done,
+               gpointer path)
+{
+  fprintf (stderr, "\r\033[K%s %3.0f %%", (const char *) path, 100 * done);
+  return TRUE;
+}
+
 static void
 compare_pair (const Options *o,
               const char    *ref_path,
@@ -148,6 +158,7 @@ compare_pair (const Options *o,
   PerceptualResult r = { 0 };
   GError          *error = NULL;
   const Babl      *space;
+  gboolean         tell;
 
   memset (out, 0, sizeof *out);
   out->distance = NAN;
@@ -174,9 +185,14 @@ compare_pair (const Options *o,
   space = babl_format_get_space (gegl_buffer_get_format (ref));
   if (map_path || heatmap)
     map = gegl_buffer_new (gegl_buffer_get_extent (ref), babl_format_with_space ("Y float", space));
+  /* On a terminal, a large image says how far it has got. */
+  tell = isatty (fileno (stderr)) &&
+         (gint64) gegl_buffer_get_width (ref) * gegl_buffer_get_height (ref) >= 4 << 20;
   perceptual_compare (space, ref, dist, &o->choice,
-                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, cli_threads (), NULL, NULL,
-                      &r);
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, cli_threads (),
+                      tell ? show_progress : NULL, (gpointer) dist_path, &r);
+  if (tell)
+    fprintf (stderr, "\r\033[K");
   if (!r.ok)
     {
       out->error = g_strdup (r.status);
@@ -201,9 +217,17 @@ compare_pair (const Options *o,
     {
       const Babl *format = babl_format_with_space ("R'G'B'A float", space);
       GeglBuffer *heat = gegl_buffer_new (&r.area, format);
+      double      hi = perceptual_paint_heatmap (ref, map, &r.area, o->colormap, o->auto_range,
+                                                 0, PERCEPTUAL_SCALE_MAX, o->opacity, heat,
+                                                 format);
 
-      perceptual_paint_heatmap (ref, map, &r.area, o->colormap, TRUE, 0, 0, o->opacity,
-                                heat, format);
+      if (o->legend)
+        {
+          GeglBuffer *with = cli_add_legend (heat, o->colormap, 0, hi);
+
+          g_object_unref (heat);
+          heat = with;
+        }
       save (heatmap, heat, &out->error);
       g_object_unref (heat);
     }
@@ -617,7 +641,7 @@ quiet (const char *domain, GLogLevelFlags level, const char *message, gpointer d
 int
 cli_compare (int argc, char **argv)
 {
-  Options         o = { .colormap = NULL, .opacity = 0.7 };
+  Options         o = { .colormap = NULL, .opacity = 0.8 };
   CliModelArgs    model = { 0 };
   char           *error = NULL;
   GOptionContext *ctx;
@@ -627,7 +651,9 @@ cli_compare (int argc, char **argv)
     { "heatmap", 0, 0, G_OPTION_ARG_FILENAME, &o.heatmap, N_("write a heatmap image (with many pairs: a folder)"), "OUT.png" },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, &o.map, N_("write the distance map, e.g. .npy or .tiff (with many pairs: a folder of .npy)"), "OUT" },
     { "colormap", 0, 0, G_OPTION_ARG_STRING, &o.colormap, N_("the heatmap's colour map: magma (default), inferno, viridis, turbo, gray"), "NAME" },
-    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &o.opacity, N_("the heatmap's opacity over the reference (default 0.7)"), "0..1" },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &o.opacity, N_("the heatmap's opacity over the reference at the top of its scale (default 0.8); smaller distances cover it less"), "0..1" },
+    { "legend", 0, 0, G_OPTION_ARG_NONE, &o.legend, N_("add a legend below the heatmap: its colour bar and the distances it spans"), NULL },
+    { "auto-range", 0, 0, G_OPTION_ARG_NONE, &o.auto_range, N_("stretch the heatmap's colours from 0 to this map's largest distance, instead of the fixed scale from 0 to 0.5"), NULL },
     { "layers", 'l', 0, G_OPTION_ARG_NONE, &o.layers, N_("also print each layer's term"), NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &o.json, N_("print JSON"), NULL },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, N_("with many pairs: CSV rows instead of JSON lines"), NULL },

@@ -61,6 +61,15 @@ void        cli_catch_warning     (const char         *domain,
                                    const char         *message,
                                    gpointer            caught);
 
+/* The heatmap `heat` with a legend below it: a bar of the colour map
+ * `colormap` from lo to hi, the values of six ticks written under it.
+ * A new buffer, in heat's format.
+ */
+GeglBuffer *cli_add_legend        (GeglBuffer         *heat,
+                                   const char         *colormap,
+                                   double              lo,
+                                   double              hi);
+
 /* The largest images read: a side, and in all. */
 #define CLI_MAX_SIDE   65536
 #define CLI_MAX_PIXELS ((guint64) 1000000000)

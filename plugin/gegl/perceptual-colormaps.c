@@ -41,12 +41,14 @@ perceptual_colormap_paint (const float *map,
 
   for (gsize i = 0; i < n; i++, rgba += 4)
     {
+      float t = (map[i] - lo) * scale;
+      float o = opacity * (isnan (t) ? 0.0f : CLAMP (t, 0.0f, 1.0f));
+      float a = o + rgba[3] * (1 - o);
       float heat[3];
-      float a = opacity + rgba[3] * (1 - opacity);
 
-      perceptual_colormap_lookup (colormap, (map[i] - lo) * scale, heat);
+      perceptual_colormap_lookup (colormap, t, heat);
       for (int c = 0; c < 3 && a > 0; c++)
-        rgba[c] = (heat[c] * opacity + rgba[c] * rgba[3] * (1 - opacity)) / a;
+        rgba[c] = (heat[c] * o + rgba[c] * rgba[3] * (1 - o)) / a;
       rgba[3] = a;
     }
 }

@@ -6,6 +6,13 @@
 
 G_BEGIN_DECLS
 
+/* The heatmaps' fixed scale: distance map values from 0 to this span
+ * the colour map, the same in every image.  On the shipped samples an
+ * invisible change stays under 0.05 and an obvious one reaches 0.5 (the
+ * README's "Reading a heatmap").
+ */
+#define PERCEPTUAL_SCALE_MAX 0.5
+
 typedef struct
 {
   const char   *name;
@@ -26,7 +33,9 @@ gboolean perceptual_colormap_lookup (const char *name,
 
 /* Paints n distances as colours of map `colormap` over `rgba` (the
  * reference, R'G'B'A float, not premultiplied): Porter-Duff "over" with
- * the colours' alpha = opacity.  Distances lo .. hi span the colour map.
+ * the colours' alpha = opacity t, growing with the distance, so that
+ * where nothing changed the reference shows.  Distances lo .. hi span
+ * the colour map (t from 0 to 1, clamped).
  */
 void     perceptual_colormap_paint  (const float *map,
                                      gsize        n,

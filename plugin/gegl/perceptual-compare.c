@@ -29,114 +29,39 @@ perceptual_input_extent (GeglOperation *operation)
   return *in;
 }
 
-static GeglRectangle
-get_bounding_box (GeglOperation *operation)
+gboolean
+perceptual_io_read (int             which,
+                    const PercRect *rect,
+                    float          *rgb,
+                    gpointer        data,
+                    GError        **error)
 {
-  return perceptual_input_extent (operation);
-}
-
-/* The network sees the whole image: every output pixel needs all of both
- * inputs, and the result is computed once and cached.
- */
-static GeglRectangle
-get_required_for_output (GeglOperation       *operation,
-                         const gchar         *input_pad,
-                         const GeglRectangle *roi)
-{
-  GeglRectangle *r = gegl_operation_source_get_bounding_box (operation, input_pad);
-
-  if (!r || gegl_rectangle_is_infinite_plane (r))
-    return *roi;
-  return *r;
-}
-
-static GeglRectangle
-get_cached_region (GeglOperation       *operation,
-                   const GeglRectangle *roi)
-{
-  GeglRectangle extent = perceptual_input_extent (operation);
-
-  return extent.width ? extent : *roi;
-}
-
-static GeglRectangle
-get_invalidated_by_change (GeglOperation       *operation,
-                           const gchar         *input_pad,
-                           const GeglRectangle *roi)
-{
-  return get_cached_region (operation, roi);
-}
-
-void
-perceptual_class_init (GeglOperationClass *klass)
-{
-  GeglOperationComposerClass *composer = GEGL_OPERATION_COMPOSER_CLASS (klass);
-
-  composer->aux_label = _("Compared image");
-  composer->aux_description = _("The image compared with the input, which is "
-                                "the reference");
-  klass->get_bounding_box = get_bounding_box;
-  klass->get_required_for_output = get_required_for_output;
-  klass->get_cached_region = get_cached_region;
-  klass->get_invalidated_by_change = get_invalidated_by_change;
-  klass->threaded = FALSE;
-}
-
-void
-perceptual_prepare (GeglOperation *operation,
-                    const char    *output_format)
-{
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-
-  gegl_operation_set_format (operation, "input",
-                             babl_format_with_space ("R'G'B'A float", space));
-  gegl_operation_set_format (operation, "aux",
-                             babl_format_with_space ("R'G'B'A float", space));
-  gegl_operation_set_format (operation, "output",
-                             babl_format_with_space (output_format, space));
-}
-
-typedef struct
-{
-  const Babl          *format;
-  GeglBuffer          *buffers[2];
-  const GeglRectangle *area;
-  const PerceptualMap *map;
-} Io;
-
-static gboolean
-read_region (int             which,
-             const PercRect *rect,
-             float          *rgb,
-             gpointer        data,
-             GError        **error)
-{
-  Io *io = data;
+  PerceptualIo *io = data;
 
   gegl_buffer_get (io->buffers[which],
-                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+                   GEGL_RECTANGLE (io->area.x + rect->x, io->area.y + rect->y,
                                    rect->width, rect->height),
-                   1.0, io->format, rgb, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+                   1.0, io->rgb, rgb, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   return TRUE;
 }
 
-static void
-write_region (const PercRect *rect,
-              const float    *map,
-              gpointer        data)
+void
+perceptual_io_write (const PercRect *rect,
+                     const float    *map,
+                     gpointer        data)
 {
-  Io *io = data;
+  PerceptualIo *io = data;
 
-  gegl_buffer_set (io->map->buffer,
-                   GEGL_RECTANGLE (io->area->x + rect->x, io->area->y + rect->y,
+  gegl_buffer_set (io->map,
+                   GEGL_RECTANGLE (io->area.x + rect->x, io->area.y + rect->y,
                                    rect->width, rect->height),
-                   0, babl_format_with_space ("Y float", babl_format_get_space (io->format)),
+                   0, babl_format_with_space ("Y float", babl_format_get_space (io->rgb)),
                    map, GEGL_AUTO_ROWSTRIDE);
 }
 
 /* GEGL_PERCEPTUAL_MEMORY_BUDGET: whole MiB, from 1 to 2^20 (1 TiB). */
-static gboolean
-memory_budget (gsize   *budget,
+gboolean
+perceptual_memory_budget (gsize   *budget,
                char   **status)
 {
   const char *env = g_getenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
@@ -180,7 +105,7 @@ perceptual_compare (const Babl            *space,
   const GeglRectangle *in = gegl_buffer_get_extent (input);
   GError              *error = NULL;
   PercTileOptions      options = { 0 };
-  Io                   io;
+  PerceptualIo         io;
   int                  w, h;
 
   memset (result, 0, sizeof *result);
@@ -203,15 +128,15 @@ perceptual_compare (const Babl            *space,
       return;
     }
 
-  if (!memory_budget (&options.budget, &result->status))
+  if (!perceptual_memory_budget (&options.budget, &result->status))
     {
       fail (result, TRUE, g_steal_pointer (&result->status));
       return;
     }
   w = result->area.width;
   h = result->area.height;
-  io = (Io) { babl_format_with_space ("R'G'B' float", space), { input, aux },
-              &result->area, map };
+  io = (PerceptualIo) { babl_format_with_space ("R'G'B' float", space), { input, aux },
+                        map ? map->buffer : NULL, result->area };
   /* Only the spatial distance has a map. */
   result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
   options.threads = perc_tiled_threads (result->model, w, h, options.budget, threads);
@@ -221,12 +146,12 @@ perceptual_compare (const Babl            *space,
            "each op split between two threads");
   options.layer = map ? map->layer : -1;
   options.layer_grid = map && map->layer_grid;
-  options.write = result->has_map ? write_region : NULL;
+  options.write = result->has_map ? perceptual_io_write : NULL;
   options.write_data = &io;
   options.progress = progress;
   options.progress_data = progress_data;
   if (!perc_tiled_compare (result->model, &result->metric, w, h,
-                           read_region, &io, &options, &result->distance, &error))
+                           perceptual_io_read, &io, &options, &result->distance, &error))
     {
       fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
                                            error->message));
@@ -234,16 +159,10 @@ perceptual_compare (const Babl            *space,
     }
   else
     {
-      char *what;
+      char *what = perceptual_compared_status (&result->area, in,
+                                               gegl_buffer_get_extent (aux));
 
       result->ok = TRUE;
-      if (gegl_rectangle_equal (&result->area, in) &&
-          gegl_rectangle_equal (&result->area, gegl_buffer_get_extent (aux)))
-        what = g_strdup_printf (_("Compared %dx%d pixels"), w, h);
-      else
-        what = g_strdup_printf (_("The images differ in size or position: "
-                                  "compared their overlap, %dx%d pixels at (%d, %d)"),
-                                w, h, result->area.x, result->area.y);
       if (map && !result->has_map)
         result->status = g_strdup_printf (_("%s. The %s distance compares whole "
                                             "layers: it has no map, only the "
@@ -255,6 +174,18 @@ perceptual_compare (const Babl            *space,
     }
 }
 
+char *
+perceptual_compared_status (const GeglRectangle *area,
+                            const GeglRectangle *input,
+                            const GeglRectangle *aux)
+{
+  if (gegl_rectangle_equal (area, input) && gegl_rectangle_equal (area, aux))
+    return g_strdup_printf (_("Compared %dx%d pixels"), area->width, area->height);
+  return g_strdup_printf (_("The images differ in size or position: "
+                            "compared their overlap, %dx%d pixels at (%d, %d)"),
+                          area->width, area->height, area->x, area->y);
+}
+
 gboolean
 perceptual_progress (double   done,
                      gpointer operation)
@@ -263,7 +194,7 @@ perceptual_progress (double   done,
   return TRUE;
 }
 
-void
+double
 perceptual_paint_heatmap (GeglBuffer          *reference,
                           GeglBuffer          *map,
                           const GeglRectangle *area,
@@ -299,6 +230,7 @@ perceptual_paint_heatmap (GeglBuffer          *reference,
       perceptual_colormap_paint (it->items[2].data, it->length, colormap,
                                  range_min, range_max, opacity, out);
     }
+  return range_max;
 }
 
 void

@@ -33,6 +33,27 @@ typedef struct
   gboolean    layer_grid;       /* that layer at its own resolution */
 } PerceptualMap;
 
+/* The core's tiler reading two GEGL buffers and writing its map into a
+ * third: its regions lie at area's origin, read as `rgb` (R'G'B' float in
+ * some space), the map written as Y float in that space.
+ */
+typedef struct
+{
+  const Babl    *rgb;
+  GeglBuffer    *buffers[2];    /* the reference, the compared image */
+  GeglBuffer    *map;
+  GeglRectangle  area;
+} PerceptualIo;
+
+gboolean perceptual_io_read              (int                    which,
+                                          const PercRect        *rect,
+                                          float                 *rgb,
+                                          gpointer               io,
+                                          GError               **error);
+void     perceptual_io_write             (const PercRect        *rect,
+                                          const float           *map,
+                                          gpointer               io);
+
 /* Compares input and aux over their overlap, region by region within the
  * memory budget (GEGL_PERCEPTUAL_MEMORY_BUDGET, MiB; default 512), with up
  * to `threads` threads, and
@@ -53,6 +74,19 @@ void     perceptual_compare              (const Babl            *space,
                                           gpointer               progress_data,
                                           PerceptualResult      *result);
 
+/* The ops' working memory: GEGL_PERCEPTUAL_MEMORY_BUDGET (whole MiB, 1 to
+ * 2^20) or the default; FALSE, with *status saying why, if it is not one.
+ */
+gboolean perceptual_memory_budget        (gsize                 *budget,
+                                          char                 **status);
+
+/* What a status says when `area`, the overlap of input and aux, was
+ * compared.
+ */
+char    *perceptual_compared_status      (const GeglRectangle   *area,
+                                          const GeglRectangle   *input,
+                                          const GeglRectangle   *aux);
+
 /* A PercProgress that reports to GEGL: gegl_operation_progress () on the
  * operation given as its data, so that GIMP's progress bar and the gegl
  * command line move.
@@ -62,9 +96,10 @@ gboolean perceptual_progress             (double                 done,
 
 /* The heatmap of `area`: the distance map `map` in colour over the
  * reference (both read region by region), into `output` in `format`
- * (R'G'B'A float in some space).  With auto_range, [0, largest distance].
+ * (R'G'B'A float in some space), as perceptual_colormap_paint () paints
+ * it.  With auto_range, [0, largest distance].  Returns the range's end.
  */
-void     perceptual_paint_heatmap        (GeglBuffer            *reference,
+double   perceptual_paint_heatmap        (GeglBuffer            *reference,
                                           GeglBuffer            *map,
                                           const GeglRectangle   *area,
                                           const char            *colormap,
@@ -84,17 +119,6 @@ int      perceptual_gegl_threads         (void);
 
 /* The operation's extent: its input's, or empty when that is infinite. */
 GeglRectangle perceptual_input_extent    (GeglOperation         *operation);
-
-/* Sets `input` and `aux` to R'G'B'A float in the input's space and
- * `output` to `output_format` in the same space.
- */
-void     perceptual_prepare              (GeglOperation         *operation,
-                                          const char            *output_format);
-
-/* What every perceptual op (a composer) shares: whole-image processing,
- * once per change, and the compared image's label.
- */
-void     perceptual_class_init           (GeglOperationClass    *klass);
 
 G_END_DECLS
 

@@ -1,9 +1,10 @@
 /* perceptual:distance: the LPIPS distance between two images, as a map the
- * size of the reference and as one number.
+ * size of the reference, computed block by block, and as one number.
  */
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "perceptual-enums.h"
@@ -13,8 +14,9 @@
 #include "perceptual-model-properties.h"
 
 property_double (distance, _("Distance"), 0.0)
-  description (_("The perceptual distance, computed when the map is; NaN when "
-                 "nothing could be compared"))
+  description (_("The perceptual distance of the whole overlap, computed when "
+                 "it is read (from the map's blocks once all are known); NaN "
+                 "when nothing could be compared"))
   ui_meta ("role", "output-extent")
 
 #else
@@ -24,12 +26,16 @@ property_double (distance, _("Distance"), 0.0)
 #define GEGL_OP_C_SOURCE perceptual-distance.c
 
 #include "gegl-op.h"
-#include "perceptual-compare.h"
+#include "perceptual-blocks.h"
+
+static void (*chant_get_property) (GObject *, guint, GValue *, GParamSpec *);
 
 static void
 prepare (GeglOperation *operation)
 {
-  perceptual_prepare (operation, "Y float");
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+
+  perceptual_blocks_prepare (operation, &PERCEPTUAL_CHOICE (o), -1, FALSE, "Y float");
 }
 
 static gboolean
@@ -40,31 +46,36 @@ process (GeglOperation       *operation,
          const GeglRectangle *roi,
          gint                 level)
 {
-  GeglProperties  *o = GEGL_PROPERTIES (operation);
-  PerceptualResult r;
-
-  /* Outside the compared region, and when nothing was compared: zero. */
-  gegl_buffer_clear (output, NULL);
-  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { output, -1, FALSE },
-                      perceptual_gegl_threads (), perceptual_progress, operation, &r);
-  /* A failure part-way leaves no part of a map behind. */
-  if (!r.ok)
-    gegl_buffer_clear (output, NULL);
-  o->distance = r.ok ? r.distance.distance : NAN;
-  perceptual_result_finish (&r, &o->status);
+  perceptual_blocks_process (operation, input, aux, output, roi,
+                             &GEGL_PROPERTIES (operation)->status);
   return TRUE;
+}
+
+static void
+read_property (GObject    *object,
+               guint       id,
+               GValue     *value,
+               GParamSpec *pspec)
+{
+  GeglProperties *o = GEGL_PROPERTIES (object);
+
+  if (!strcmp (pspec->name, "distance"))
+    perceptual_blocks_read (GEGL_OPERATION (object), &PERCEPTUAL_CHOICE (o), -1,
+                            &o->distance, NULL, &o->status);
+  chant_get_property (object, id, value, pspec);
 }
 
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
+  GObjectClass               *object_class = G_OBJECT_CLASS (klass);
   GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
   GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
 
+  chant_get_property = object_class->get_property;
+  object_class->get_property = read_property;
   operation_class->prepare = prepare;
-  perceptual_class_init (operation_class);
+  perceptual_blocks_class_init (operation_class);
   composer_class->process = process;
 
   gegl_operation_class_set_keys (operation_class,

@@ -1,103 +1,105 @@
 /* perceptual:heatmap: where two images differ visibly, as a colour map
- * laid over the reference.
+ * laid over the reference.  A meta op: perceptual:distance makes the map
+ * (block by block, kept in its cache) and perceptual:distance-overlay
+ * colours it, so that a new colour map, range or opacity redraws without
+ * running the network.
  */
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "perceptual-colormaps.h"
 #include "perceptual-enums.h"
 
 #ifdef GEGL_PROPERTIES
 
 #include "perceptual-model-properties.h"
-
-property_enum (colormap, _("Colour map"),
-               PerceptualColormapName, perceptual_colormap_name,
-               PERCEPTUAL_COLORMAP_MAGMA)
-  description (_("How distances become colours, from small to large"))
-
-property_boolean (auto_range, _("Automatic range"), TRUE)
-  description (_("Stretch the colour map from 0 to the largest distance in "
-                 "the map, instead of using the fixed range below"))
-
-property_double (range_min, _("Range start"), 0.0)
-  description (_("The distance shown with the colour map's first colour"))
-  value_range (0.0, 100.0)
-  ui_range (0.0, 2.0)
-
-property_double (range_max, _("Range end"), 1.0)
-  description (_("The distance shown with the colour map's last colour"))
-  value_range (0.0, 100.0)
-  ui_range (0.0, 2.0)
-
-property_double (opacity, _("Opacity"), 0.7)
-  description (_("How much the colours cover the reference image"))
-  value_range (0.0, 1.0)
+#include "perceptual-look-properties.h"
 
 property_double (distance, _("Distance"), 0.0)
-  description (_("The perceptual distance, computed with the map; NaN when "
-                 "nothing could be compared"))
+  description (_("The perceptual distance of the whole overlap, computed when "
+                 "it is read; NaN when nothing could be compared"))
   ui_meta ("role", "output-extent")
 
 #else
 
-#define GEGL_OP_COMPOSER
+#define GEGL_OP_META
 #define GEGL_OP_NAME     perceptual_heatmap
 #define GEGL_OP_C_SOURCE perceptual-heatmap.c
 
 #include "gegl-op.h"
-#include "perceptual-colormaps.h"
-#include "perceptual-compare.h"
+#include "perceptual-connect.h"
 
+static void (*chant_get_property) (GObject *, guint, GValue *, GParamSpec *);
+
+/* The map's progress is the heatmap's. */
 static void
-prepare (GeglOperation *operation)
+forward_progress (GeglNode *distance,
+                  gdouble   progress,
+                  GeglNode *heatmap)
 {
-  perceptual_prepare (operation, "R'G'B'A float");
+  gegl_node_progress (heatmap, progress, "");
 }
 
-static gboolean
-process (GeglOperation       *operation,
-         GeglBuffer          *input,
-         GeglBuffer          *aux,
-         GeglBuffer          *output,
-         const GeglRectangle *roi,
-         gint                 level)
+static void
+attach (GeglOperation *operation)
 {
-  GeglProperties  *o = GEGL_PROPERTIES (operation);
-  const Babl      *format = gegl_operation_get_format (operation, "output");
-  PerceptualResult r;
+  GeglNode *graph = operation->node;
+  GeglNode *input = gegl_node_get_input_proxy (graph, "input");
+  GeglNode *aux = gegl_node_get_input_proxy (graph, "aux");
+  GeglNode *output = gegl_node_get_output_proxy (graph, "output");
+  GeglNode *distance = gegl_node_new_child (graph, "operation", "perceptual:distance", NULL);
+  GeglNode *overlay = gegl_node_new_child (graph, "operation", "perceptual:distance-overlay",
+                                           NULL);
+  static const char *const model[] = { "network", "calibration", "weights",
+                                       "distance-function", "layer-subset" };
+  static const char *const look[] = { "colormap", "auto-range", "range-min", "range-max",
+                                      "opacity" };
 
-  const Babl      *space = gegl_operation_get_source_space (operation, "input");
-  GeglBuffer      *map = gegl_buffer_new (gegl_buffer_get_extent (input),
-                                          babl_format_with_space ("Y float", space));
+  perceptual_connect (input, distance, "input");
+  perceptual_connect (aux, distance, "aux");
+  perceptual_connect (input, overlay, "input");
+  perceptual_connect (distance, overlay, "aux");
+  perceptual_connect (overlay, output, "input");
+  for (guint i = 0; i < G_N_ELEMENTS (model); i++)
+    gegl_operation_meta_redirect (operation, model[i], distance, model[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (look); i++)
+    gegl_operation_meta_redirect (operation, look[i], overlay, look[i]);
+  g_signal_connect_object (distance, "progress", G_CALLBACK (forward_progress), graph, 0);
+  GEGL_PROPERTIES (operation)->user_data = distance;
+}
 
-  perceptual_compare (space, input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { map, -1, FALSE },
-                      perceptual_gegl_threads (), perceptual_progress, operation, &r);
-  /* The reference shows wherever nothing was compared. */
-  gegl_buffer_copy (input, NULL, GEGL_ABYSS_NONE, output, NULL);
-  o->distance = r.ok ? r.distance.distance : NAN;
-  if (r.ok && r.has_map)
-    perceptual_paint_heatmap (input, map, &r.area,
-                              perceptual_enum_nick (perceptual_colormap_name_get_type (),
-                                                    o->colormap),
-                              o->auto_range, o->range_min, o->range_max, o->opacity,
-                              output, format);
-  g_object_unref (map);
-  perceptual_result_finish (&r, &o->status);
-  return TRUE;
+/* The distance and status are the map's. */
+static void
+read_property (GObject    *object,
+               guint       id,
+               GValue     *value,
+               GParamSpec *pspec)
+{
+  GeglProperties *o = GEGL_PROPERTIES (object);
+  GeglNode       *distance = o->user_data;
+
+  if (distance && !strcmp (pspec->name, "distance"))
+    gegl_node_get (distance, "distance", &o->distance, NULL);
+  if (distance && (!strcmp (pspec->name, "distance") || !strcmp (pspec->name, "status")))
+    {
+      g_free (o->status);
+      gegl_node_get (distance, "status", &o->status, NULL);
+    }
+  chant_get_property (object, id, value, pspec);
 }
 
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
-  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
-  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
+  GObjectClass       *object_class = G_OBJECT_CLASS (klass);
+  GeglOperationClass *operation_class = GEGL_OPERATION_CLASS (klass);
 
-  operation_class->prepare = prepare;
-  perceptual_class_init (operation_class);
-  composer_class->process = process;
+  chant_get_property = object_class->get_property;
+  object_class->get_property = read_property;
+  operation_class->attach = attach;
 
   gegl_operation_class_set_keys (operation_class,
     "name",        "perceptual:heatmap",

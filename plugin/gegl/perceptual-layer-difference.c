@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 #include <glib/gi18n-lib.h>
 
 #include "perceptual-enums.h"
@@ -24,13 +25,14 @@ property_boolean (layer_resolution, _("At the layer's resolution"), FALSE)
                  "resizing it to the image's size"))
 
 property_double (distance, _("Distance"), 0.0)
-  description (_("The whole perceptual distance, computed with the layer's "
-                 "image; NaN when nothing could be compared"))
+  description (_("The whole perceptual distance, computed when it is read; "
+                 "NaN when nothing could be compared"))
   ui_meta ("role", "output-extent")
 
 property_double (term, _("Layer term"), 0.0)
   description (_("This layer's share of the distance (the mean of its "
-                 "difference image); NaN when nothing could be compared"))
+                 "difference image), computed when it is read; NaN when "
+                 "nothing could be compared"))
   ui_meta ("role", "output-extent")
 
 #else
@@ -41,13 +43,19 @@ property_double (term, _("Layer term"), 0.0)
 
 #include "gegl-op.h"
 #include "model/perc-net.h"
+#include "perceptual-blocks.h"
 #include "perceptual-compare.h"
 #include "perceptual-models.h"
+
+static void (*chant_get_property) (GObject *, guint, GValue *, GParamSpec *);
 
 static void
 prepare (GeglOperation *operation)
 {
-  perceptual_prepare (operation, "Y float");
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+
+  perceptual_blocks_prepare (operation, &PERCEPTUAL_CHOICE (o), o->layer - 1,
+                             o->layer_resolution, "Y float");
 }
 
 /* The layer's grid for an image the size of the input and aux overlap,
@@ -93,13 +101,6 @@ get_bounding_box (GeglOperation *operation)
                              : perceptual_input_extent (operation);
 }
 
-static GeglRectangle
-get_cached_region (GeglOperation       *operation,
-                   const GeglRectangle *roi)
-{
-  return get_bounding_box (operation);
-}
-
 static gboolean
 process (GeglOperation       *operation,
          GeglBuffer          *input,
@@ -108,34 +109,37 @@ process (GeglOperation       *operation,
          const GeglRectangle *roi,
          gint                 level)
 {
-  GeglProperties  *o = GEGL_PROPERTIES (operation);
-  PerceptualResult r;
-  int              l = o->layer - 1;
-
-  gegl_buffer_clear (output, NULL);
-  perceptual_compare (gegl_operation_get_source_space (operation, "input"),
-                      input, aux, &PERCEPTUAL_CHOICE (o),
-                      &(PerceptualMap) { output, l, o->layer_resolution },
-                      perceptual_gegl_threads (), perceptual_progress, operation, &r);
-  /* A failure part-way leaves no part of a map behind. */
-  if (!r.ok)
-    gegl_buffer_clear (output, NULL);
-  o->term = r.ok ? r.distance.terms[l] : NAN;
-  o->distance = r.ok ? r.distance.distance : NAN;
-  perceptual_result_finish (&r, &o->status);
+  perceptual_blocks_process (operation, input, aux, output, roi,
+                             &GEGL_PROPERTIES (operation)->status);
   return TRUE;
+}
+
+static void
+read_property (GObject    *object,
+               guint       id,
+               GValue     *value,
+               GParamSpec *pspec)
+{
+  GeglProperties *o = GEGL_PROPERTIES (object);
+
+  if (!strcmp (pspec->name, "distance") || !strcmp (pspec->name, "term"))
+    perceptual_blocks_read (GEGL_OPERATION (object), &PERCEPTUAL_CHOICE (o), o->layer - 1,
+                            &o->distance, &o->term, &o->status);
+  chant_get_property (object, id, value, pspec);
 }
 
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
+  GObjectClass               *object_class = G_OBJECT_CLASS (klass);
   GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
   GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
 
+  chant_get_property = object_class->get_property;
+  object_class->get_property = read_property;
   operation_class->prepare = prepare;
-  perceptual_class_init (operation_class);
+  perceptual_blocks_class_init (operation_class);
   operation_class->get_bounding_box = get_bounding_box;
-  operation_class->get_cached_region = get_cached_region;
   composer_class->process = process;
 
   gegl_operation_class_set_keys (operation_class,

@@ -7,6 +7,7 @@
 #include "gegl/perceptual-settings.h"
 
 void gegl_op_perceptual_distance_register_type         (GTypeModule *module);
+void gegl_op_perceptual_distance_overlay_register_type (GTypeModule *module);
 void gegl_op_perceptual_layer_difference_register_type (GTypeModule *module);
 void gegl_op_perceptual_heatmap_register_type          (GTypeModule *module);
 
@@ -35,6 +36,7 @@ gegl_module_register (GTypeModule *module)
   perceptual_settings_init ();
 
   gegl_op_perceptual_distance_register_type (module);
+  gegl_op_perceptual_distance_overlay_register_type (module);
   gegl_op_perceptual_layer_difference_register_type (module);
   gegl_op_perceptual_heatmap_register_type (module);
   return TRUE;

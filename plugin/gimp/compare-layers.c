@@ -338,19 +338,19 @@ compare_job_run (CompareJob      *job,
                  gpointer         progress_data,
                  GError         **error)
 {
-  GeglRectangle pixel = { 0, 0, 1, 1 };
-  float         rgba[4];
+  GeglRectangle box = gegl_node_get_bounding_box (job->op);
+  GeglBuffer   *map = gegl_buffer_new (&box, babl_format ("Y u8"));
   char         *status = NULL;
   gulong        handler;
 
   job->progress = progress;
   job->progress_data = progress_data;
   handler = g_signal_connect (job->op, "progress", G_CALLBACK (forward_progress), job);
-  pixel.x = gegl_buffer_get_extent (job->reference)->x;
-  pixel.y = gegl_buffer_get_extent (job->reference)->y;
-  /* The ops compute their whole output for any request, and keep it. */
-  gegl_node_blit (job->op, 1.0, &pixel, babl_format ("R'G'B'A float"),
-                  rgba, GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+  /* The whole map: then the distance comes from its blocks, and writing
+   * the result comes from the op's cache.
+   */
+  gegl_node_blit_buffer (job->op, map, &box, 0, GEGL_ABYSS_NONE);
+  g_object_unref (map);
   g_signal_handler_disconnect (job->op, handler);
 
   gegl_node_get (job->op, "distance", &job->distance, "status", &status, NULL);

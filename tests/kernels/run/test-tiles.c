@@ -278,6 +278,90 @@ test_pooled (void)
 /* Every op run in two parts, one after the other, against the op run
  * whole: convolution rows, pooling channels and residual-add elements.
  */
+/* Tile by tile in any order, and regions that cut tiles: the map and
+ * the layer sums of the whole-image computation.
+ */
+static void
+test_regions (void)
+{
+  char         *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 6);
+  PercModel    *model = perc_model_load (path, test_microkernel (), NULL);
+  PercMetric    metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
+  int           w = 83, h = 61;
+  Images        im = make_images (w, h, 6);
+  Comparer     *cmp = comparer_new (model);
+  PercTiler    *tiler = perc_tiler_new (model);
+  PercDistance  whole = { 0 };
+  float        *want = g_new (float, (gsize) w * h);
+  GRand        *rand = g_rand_new_with_seed (6);
+  GError       *error = NULL;
+
+  g_assert_true (comparer_run (cmp, &metric,
+                               &(PercImage) { w, h, 3 * (gsize) w, im.rgb[0] },
+                               &(PercImage) { w, h, 3 * (gsize) w, im.rgb[1] },
+                               &whole, NULL));
+  spatial_map (&whole, w, h, want);
+  for (int side = 16; side <= 48; side += 32)
+    {
+      int             tile = perc_tiled_align (model, side);
+      int             nx = (w + tile - 1) / tile, ny = (h + tile - 1) / tile;
+      int            *order = g_new (int, nx * ny);
+      Canvas          c = { g_new (float, (gsize) w * h), w, 0 };
+      PercTileOptions o = { .tile = side, .layer = -1, .write = write_region, .write_data = &c };
+      double          total[PERC_MAX_TAPS] = { 0 }, sums[PERC_MAX_TAPS];
+
+      for (gsize i = 0; i < (gsize) w * h; i++)
+        c.map[i] = NAN;
+      for (int i = 0; i < nx * ny; i++)
+        order[i] = i;
+      for (int i = nx * ny - 1; i > 0; i--)
+        {
+          int j = g_rand_int_range (rand, 0, i + 1), t = order[i];
+
+          order[i] = order[j];
+          order[j] = t;
+        }
+      for (int i = 0; i < nx * ny; i++)
+        {
+          /* One pixel of the tile: the whole tile is computed. */
+          PercRect r = { order[i] % nx * tile + 1, order[i] / nx * tile, 1, 1 };
+
+          g_assert_true (perc_tiler_run_region (tiler, &metric, w, h, read_region, &im, &o,
+                                                &r, sums, &error));
+          g_assert_no_error (error);
+          for (int l = 0; l < whole.n_layers; l++)
+            total[l] += sums[l];
+        }
+      g_assert_cmpint (c.covered, ==, w * h);
+      g_assert_cmpfloat (max_abs_diff (c.map, want, (gsize) w * h), <=, 1e-6);
+      for (int l = 0; l < whole.n_layers; l++)
+        g_assert_cmpfloat (fabs (total[l] / ((double) whole.shapes[l].h * whole.shapes[l].w) -
+                                 whole.terms[l]), <=, 1e-7);
+
+      /* A region across tiles writes each tile it meets. */
+      for (gsize i = 0; i < (gsize) w * h; i++)
+        c.map[i] = NAN;
+      c.covered = 0;
+      g_assert_true (perc_tiler_run_region (tiler, &metric, w, h, read_region, &im, &o,
+                                            &(PercRect) { tile - 3, 5, tile, 7 }, sums, &error));
+      g_assert_cmpint (c.covered, ==, MIN (2 * tile, w) * MIN (tile, h));
+      for (int y = 0; y < MIN (tile, h); y++)
+        for (int x = 0; x < MIN (2 * tile, w); x++)
+          g_assert_cmpfloat (fabs (c.map[y * w + x] - want[y * w + x]), <=, 1e-6);
+      g_free (c.map);
+      g_free (order);
+    }
+  g_rand_free (rand);
+  g_free (want);
+  g_free (im.rgb[0]);
+  g_free (im.rgb[1]);
+  perc_distance_clear (&whole);
+  perc_tiler_free (tiler);
+  comparer_free (cmp);
+  perc_model_free (model);
+  g_free (path);
+}
+
 static void
 test_parts (void)
 {
@@ -440,6 +524,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tiles/resnet", test_resnet);
   g_test_add_func ("/tiles/pooled", test_pooled);
   g_test_add_func ("/tiles/parts", test_parts);
+  g_test_add_func ("/tiles/regions", test_regions);
   g_test_add_func ("/tiles/budget", test_budget);
   g_test_add_func ("/tiles/progress", test_progress);
   return g_test_run ();

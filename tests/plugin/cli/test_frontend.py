@@ -17,9 +17,9 @@ sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, "support"))
 
 import synth_weights  # noqa: E402
-from checks import max_abs_diff  # noqa: E402
+from checks import colormap, heatmap, max_abs_diff, read_colormap, srgb_to_linear  # noqa: E402
 from npyfile import read_npy  # noqa: E402
-from pngfile import write_png  # noqa: E402
+from pngfile import read_png_rgb, write_png  # noqa: E402
 
 CLI = os.environ.get("GEGL_PERCEPTUAL_CLI", "gegl-perceptual")
 
@@ -84,6 +84,47 @@ class Compare(unittest.TestCase):
                          (case["width"], case["height"]))
         run("compare", a, b, "--map", tiff)
         self.assertGreater(os.path.getsize(tiff), case["width"] * case["height"] * 4)
+
+    def test_heatmap_scale(self):
+        """The fixed scale (0 to 0.5, opacity 0.8) by default; --auto-range
+        stretches it to the map's largest distance."""
+        _, _, ref = read_png_rgb(a)
+        for args, lo, hi, opacity in (([], 0.0, 0.5, 0.8),
+                                      (["--auto-range", "--opacity", "1",
+                                        "--colormap", "viridis"], 0.0, max(case["spatial"]), 1.0)):
+            heat = path("scale.npy")
+            run("compare", a, b, "--heatmap", heat, *args)
+            shape, got = read_npy(heat)
+            self.assertEqual(shape, (case["height"], case["width"], 3))
+            name = "viridis" if args else "magma"
+            want = [srgb_to_linear(v) for v in heatmap(ref, case["spatial"], name, lo, hi, opacity)]
+            self.assertLessEqual(max_abs_diff(got, want), 1e-5, args)
+
+    def test_legend(self):
+        """--legend: the heatmap as it is, then a strip with the colour bar
+        of the scale (left 0, right 0.5) and its values written under it."""
+        w, h = case["width"], case["height"]
+        plain, legend = path("plain.npy"), path("legend.npy")
+        run("compare", a, b, "--heatmap", plain)
+        run("compare", a, b, "--heatmap", legend, "--legend")
+        _, top = read_npy(plain)
+        shape, got = read_npy(legend)
+        self.assertEqual((shape[1], shape[2]), (w, 3))
+        strip = shape[0] - h
+        self.assertGreaterEqual(strip, 20)
+        self.assertLessEqual(max_abs_diff(got[:h * w * 3], top), 1e-5)
+        table = read_colormap("magma")
+        # The bar: a row in its middle, from the margin to the margin.
+        bar_row = h + 12
+        row = got[bar_row * w * 3:(bar_row + 1) * w * 3]
+        left, right = row[8 * 3:8 * 3 + 3], row[(w - 9) * 3:(w - 9) * 3 + 3]
+        for pixel, t in ((left, 0.0), (right, 1.0)):
+            want = [srgb_to_linear(v) for v in colormap(table, t)]
+            self.assertLessEqual(max_abs_diff(pixel, want), 1e-5, (pixel, want))
+        # The values: dark text on white below the bar.
+        below = got[(h + 21) * w * 3:shape[0] * w * 3]
+        self.assertEqual(max(below), 1.0)
+        self.assertLess(min(below), 0.3)
 
     def test_network_and_calibration(self):
         unweighted = float(run("compare", a, b, "--calibration", "unweighted").stdout)
@@ -167,6 +208,25 @@ class Batch(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
         self.assertIn("\r\x1b[K1/2 ", shown)
         self.assertIn("\r\x1b[K2/2 ", shown)
+
+    def test_progress_of_a_large_image(self):
+        """One large pair on a terminal: how far it has got, then a clean line."""
+        big = [path("big-%d.png" % k) for k in range(2)]
+        w, h = 2048, 2048
+        row = bytes((x * 7 + 30) % 256 for x in range(3 * w))
+        for k, name in enumerate(big):
+            write_png(name, w, h, (row[3 * k:] + row[:3 * k]) * h, level=1)
+        master, slave = pty.openpty()
+        proc = subprocess.run([CLI, "compare", big[0], big[1]], stdout=subprocess.PIPE,
+                              stderr=slave, env=env, timeout=300)
+        os.close(slave)
+        shown = os.read(master, 65536).decode()
+        os.close(master)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("\r\x1b[K%s " % big[1], shown)
+        self.assertIn(" 100 %", shown)
+        self.assertTrue(shown.endswith("\r\x1b[K"), shown[-40:])
+        float(proc.stdout)
 
 
 class Models(unittest.TestCase):

@@ -4,6 +4,7 @@
  * documented failure.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <utime.h>
 #include <gegl.h>
@@ -12,8 +13,11 @@
 
 #include "gegl/perceptual-connect.h"
 #include "gegl/perceptual-enums.h"
+#include "run/perc-tiles.h"
 #include "support/naive.h"
+#include "support/test-core.h"
 #include "support/test-util.h"
+#include "support/whole-image.h"
 
 static const char *tmpdir;
 static JsonObject *golden;          /* squeeze lpips-v0.1, seed 1 */
@@ -26,6 +30,7 @@ static int         n_loads;         /* models loaded, from the op's debug log */
 static int         n_frees;         /* models freed, likewise */
 static int         n_compares;      /* comparisons run, likewise */
 static int         n_two_threads;   /* of them, with two threads */
+static int         blocks_computed; /* blocks the map ops computed, likewise */
 static GPtrArray  *warnings;
 
 static void
@@ -41,6 +46,8 @@ log_handler (const char    *domain,
       n_compares += g_str_has_prefix (message, "comparing ");
       n_two_threads += g_str_has_prefix (message, "comparing ") &&
                        !strstr (message, "one thread");
+      if (g_str_has_prefix (message, "comparing ") && strstr (message, " block"))
+        blocks_computed += atoi (message + strlen ("comparing "));
     }
   else if (level & G_LOG_LEVEL_WARNING)
     g_ptr_array_add (warnings, g_strdup (message));
@@ -391,30 +398,40 @@ test_superseded_model (void)
   g_free (path);
 }
 
-/* NaN, a zero map, the status says why, and with `warns` a warning says
- * it too (once per process and message).
+/* NaN, the status says why, and with `warns` a warning says it too (once
+ * per process and message).  With nothing to compare (`input` given) the
+ * op passes its input through; a comparison that fails leaves a zero map.
  */
 static void
-expect_failure (Graph *g, const char *status_part, gboolean warns)
+expect_failure (Graph *g, const char *status_part, gboolean warns, GeglBuffer *input)
 {
-  guint         n_warnings = warnings->len;
+  guint         n_warnings = warnings->len, seen = 0;
   GeglRectangle box;
   float        *map = render (g, &box);
-  char         *status = get_status (g->op);
+  char         *status;
 
   g_assert_true (isnan (get_double (g->op, "distance")));
-  for (int i = 0; i < box.width * box.height; i++)
-    g_assert_cmpfloat (map[i], ==, 0);
+  status = get_status (g->op);
+  if (input)
+    {
+      float *want = g_new (float, (gsize) box.width * box.height);
+
+      gegl_buffer_get (input, &box, 1.0, babl_format ("Y float"), want,
+                       GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+      g_assert_cmpfloat (max_abs_diff (map, want, (gsize) box.width * box.height), <=, 1e-6);
+      g_free (want);
+    }
+  else
+    for (int i = 0; i < box.width * box.height; i++)
+      g_assert_cmpfloat (map[i], ==, 0);
   if (g_test_verbose ())
     g_printerr ("  status: %s\n", status);
   g_assert_nonnull (strstr (status, status_part));
-  if (warns)
-    {
-      g_assert_cmpuint (warnings->len, ==, n_warnings + 1);
-      g_assert_cmpstr (g_ptr_array_index (warnings, n_warnings), ==, status);
-    }
-  else
-    g_assert_cmpuint (warnings->len, ==, n_warnings);
+  /* Warned (when the choice was made, or now), and only once. */
+  for (guint i = 0; i < warnings->len; i++)
+    seen += !strcmp (g_ptr_array_index (warnings, i), status);
+  g_assert_cmpuint (seen, ==, warns ? 1 : 0);
+  g_assert_cmpuint (warnings->len, <=, n_warnings + 1);
   g_free (status);
   g_free (map);
 }
@@ -432,11 +449,11 @@ test_failures (void)
   write_file (corrupt, "\x10\0\0\0\0\0\0\0{\"a\": 1}", 16);
 
   g = make_graph ("perceptual:distance", a, NULL);
-  expect_failure (&g, "connect the aux input", FALSE);
+  expect_failure (&g, "connect the aux input", FALSE, a);
   g_object_unref (g.graph);
 
   g = make_graph ("perceptual:distance", a, tiny);
-  expect_failure (&g, "needs at least 17x17", TRUE);
+  expect_failure (&g, "needs at least 17x17", TRUE, a);
   g_object_unref (g.graph);
 
   /* A NaN pixel in the compared image. */
@@ -446,7 +463,7 @@ test_failures (void)
     gegl_buffer_set (nan, GEGL_RECTANGLE (5, 6, 1, 1), 0, babl_format ("R'G'B'A float"),
                      (float[]) { 0.5f, NAN, 0.5f, 1.0f }, GEGL_AUTO_ROWSTRIDE);
     g = make_graph ("perceptual:distance", a, nan);
-    expect_failure (&g, "NaN value at pixel (5, 6)", TRUE);
+    expect_failure (&g, "NaN value at pixel (5, 6)", TRUE, NULL);
     g_object_unref (g.graph);
     g_object_unref (nan);
   }
@@ -460,26 +477,26 @@ test_failures (void)
     gegl_buffer_set (huge, GEGL_RECTANGLE (5, 6, 1, 1), 0, babl_format ("R'G'B'A float"),
                      (float[]) { 3e38f, 0.5f, 0.5f, 1.0f }, GEGL_AUTO_ROWSTRIDE);
     g = make_graph ("perceptual:distance", a, huge);
-    expect_failure (&g, "the distance is not finite", TRUE);
+    expect_failure (&g, "the distance is not finite", TRUE, NULL);
     g_object_unref (g.graph);
     g_object_unref (huge);
   }
 
   g = make_graph ("perceptual:distance", a, b);
   gegl_node_set (g.op, "weights", corrupt, NULL);
-  expect_failure (&g, "not a valid safetensors file", TRUE);
+  expect_failure (&g, "not a valid safetensors file", TRUE, a);
   g_assert_nonnull (strstr (g_ptr_array_index (warnings, warnings->len - 1), corrupt));
   gegl_node_set (g.op, "weights", missing, NULL);
-  expect_failure (&g, "no such weights file", TRUE);
+  expect_failure (&g, "no such weights file", TRUE, a);
   gegl_node_set (g.op, "weights", "", "network", network ("vgg") /* not installed */, NULL);
-  expect_failure (&g, "gegl-perceptual-fetch vgg --calibration lpips-v0.1", TRUE);
+  expect_failure (&g, "gegl-perceptual-fetch vgg --calibration lpips-v0.1", TRUE, a);
   g_assert_nonnull (strstr (g_ptr_array_index (warnings, warnings->len - 1), "no vgg model installed"));
   /* An alex model file given for squeeze. */
   {
     char *alex = g_build_filename (tmpdir, "alex-lpips-v0.1.safetensors", NULL);
 
     gegl_node_set (g.op, "weights", alex, "network", network ("squeeze"), NULL);
-    expect_failure (&g, "holds a model of the alex network, but the network chosen is squeeze", TRUE);
+    expect_failure (&g, "holds a model of the alex network, but the network chosen is squeeze", TRUE, a);
     g_free (alex);
   }
   g_object_unref (g.graph);
@@ -519,7 +536,8 @@ test_overlap (void)
   int           w = gegl_buffer_get_width (a), h = gegl_buffer_get_height (a);
   GeglRectangle part = { 3, 2, w - 5, h - 4 };
   GeglBuffer   *b_part = gegl_buffer_create_sub_buffer (b, &part);
-  GeglBuffer   *a_crop = gegl_buffer_dup (gegl_buffer_create_sub_buffer (a, &part));
+  GeglBuffer   *a_part = gegl_buffer_create_sub_buffer (a, &part);
+  GeglBuffer   *a_crop = gegl_buffer_dup (a_part);
   Graph         g = make_graph ("perceptual:distance", a, b_part);
   Graph         c = make_graph ("perceptual:distance", a_crop, b_part);
   GeglRectangle box, cbox;
@@ -545,81 +563,243 @@ test_overlap (void)
   g_object_unref (g.graph);
   g_object_unref (c.graph);
   g_object_unref (b_part);
+  g_object_unref (a_part);
   g_object_unref (a_crop);
   g_object_unref (a);
   g_object_unref (b);
 }
 
-/* An image larger than the memory budget: the ops work tile by tile and
- * give what the whole-image computation gives.
+/* Renders the op's Y float output over `box` in regions of `side` pixels,
+ * in raster order or shuffled (seed > 0).
+ */
+static float *
+render_regions (GeglNode *op, const GeglRectangle *box, int side, guint32 seed)
+{
+  int    nx = (box->width + side - 1) / side, ny = (box->height + side - 1) / side;
+  int   *order = g_new (int, nx * ny);
+  float *map = g_new (float, (gsize) box->width * box->height);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (int i = 0; i < nx * ny; i++)
+    order[i] = i;
+  for (int i = nx * ny - 1; seed && i > 0; i--)
+    {
+      int j = g_rand_int_range (rand, 0, i + 1), t = order[i];
+
+      order[i] = order[j];
+      order[j] = t;
+    }
+  for (int i = 0; i < nx * ny; i++)
+    {
+      GeglRectangle r = { box->x + order[i] % nx * side, box->y + order[i] / nx * side,
+                          side, side };
+
+      gegl_rectangle_intersect (&r, &r, box);
+      gegl_node_blit (op, 1.0, &r, babl_format ("Y float"),
+                      map + (gsize) (r.y - box->y) * box->width + (r.x - box->x),
+                      box->width * sizeof (float), GEGL_BLIT_DEFAULT);
+    }
+  g_rand_free (rand);
+  g_free (order);
+  return map;
+}
+
+/* Block by block: for several block sizes, request orders and numbers of
+ * GEGL threads, the map and the distance of the whole-image computation;
+ * the heatmap the same each time; a region computes only its blocks.
  */
 static void
-test_tiled (void)
+test_blocks (void)
 {
   const int     w = 613, h = 419;
   GeglBuffer   *a = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
   GeglBuffer   *b = gegl_buffer_new (GEGL_RECTANGLE (0, 0, w, h), babl_format ("R'G'B'A float"));
-  float        *px = g_new (float, (gsize) w * h * 4);
-  float        *maps[3], *heat[3];
-  double        d[3];
-  GeglRectangle box;
-  int           threads;
+  float        *px = g_new (float, (gsize) w * h * 4), *rgb[2], *want, *heat0 = NULL;
+  char         *path = g_build_filename (tmpdir, "squeeze-lpips-v0.1.safetensors", NULL);
+  PercModel    *model = perc_model_load (path, test_microkernel (), NULL);
+  PercMetric    metric = { PERC_CALIBRATION_LPIPS_V0_1, PERC_DISTANCE_SPATIAL, 0 };
+  Comparer     *cmp = comparer_new (model);
+  PercDistance  whole = { 0 };
+  static const char *const sides[] = { "96", "256", "512" };
+  static const int threads[] = { 1, 2, 8 };
+  int           saved;
 
   for (int k = 0; k < 2; k++)
     {
+      rgb[k] = g_new (float, (gsize) w * h * 3);
       for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
           for (int c = 0; c < 4; c++)
-            px[((gsize) y * w + x) * 4 + c] =
-              c == 3 ? 1.0f : 0.5f + 0.4f * sinf (x * 0.043f + c) * cosf (y * 0.029f - c) +
-                              (k && (x / 41 + y / 29) % 4 == 0 ? 0.08f : 0.0f);
+            {
+              float v = c == 3 ? 1.0f : 0.5f + 0.4f * sinf (x * 0.043f + c) * cosf (y * 0.029f - c) +
+                                        (k && (x / 41 + y / 29) % 4 == 0 ? 0.08f : 0.0f);
+
+              px[((gsize) y * w + x) * 4 + c] = v;
+              if (c < 3)
+                rgb[k][((gsize) y * w + x) * 3 + c] = v;
+            }
       gegl_buffer_set (k ? b : a, NULL, 0, babl_format ("R'G'B'A float"), px, GEGL_AUTO_ROWSTRIDE);
     }
-  g_object_get (gegl_config (), "threads", &threads, NULL);
-  /* 48 MiB: several tiles for SqueezeNet at this size; then the default;
-   * then 48 MiB again with two threads allowed, which the ops then use.
-   */
-  for (int run = 0; run < 3; run++)
-    {
-      Graph g = make_graph ("perceptual:distance", a, b);
-      Graph hm = make_graph ("perceptual:heatmap", a, b);
+  g_assert_true (comparer_run (cmp, &metric, &(PercImage) { w, h, 3 * (gsize) w, rgb[0] },
+                               &(PercImage) { w, h, 3 * (gsize) w, rgb[1] }, &whole, NULL));
+  want = g_new (float, (gsize) w * h);
+  spatial_map (&whole, w, h, want);
 
-      if (run == 1)
-        g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
-      else
-        g_setenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET", "48", TRUE);
-      /* The ops take GEGL's thread setting. */
-      g_object_set (gegl_config (), "threads", run == 2 ? 2 : 1, NULL);
-      n_two_threads = 0;
-      maps[run] = render (&g, &box);
-      d[run] = get_double (g.op, "distance");
-      g_assert_cmpint (n_two_threads, ==, run == 2);
-      box = gegl_node_get_bounding_box (hm.op);
-      heat[run] = g_new (float, (gsize) w * h * 4);
-      gegl_node_blit (hm.op, 1.0, &box, babl_format ("R'G'B'A float"), heat[run],
-                      GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
-      g_object_unref (g.graph);
-      g_object_unref (hm.graph);
-    }
-  g_unsetenv ("GEGL_PERCEPTUAL_MEMORY_BUDGET");
-  g_object_set (gegl_config (), "threads", threads, NULL);
-  for (int run = 0; run < 3; run += 2)
-    {
-      if (g_test_verbose ())
-        g_printerr ("  tiled%s %.9f, whole %.9f, map diff %.3g\n", run ? " (two threads)" : "",
-                    d[run], d[1], max_abs_diff (maps[run], maps[1], (gsize) w * h));
-      g_assert_cmpfloat (fabs (d[run] - d[1]), <=, 1e-6);
-      g_assert_cmpfloat (max_abs_diff (maps[run], maps[1], (gsize) w * h), <=, 1e-5);
-      g_assert_cmpfloat (max_abs_diff (heat[run], heat[1], (gsize) w * h * 4), <=, 1e-5);
-    }
-  for (int run = 0; run < 3; run++)
-    {
-      g_free (maps[run]);
-      g_free (heat[run]);
-    }
+  g_object_get (gegl_config (), "threads", &saved, NULL);
+  for (guint s = 0; s < G_N_ELEMENTS (sides); s++)
+    for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+      for (guint32 order = 0; order < 2; order++)
+        {
+          Graph         g = make_graph ("perceptual:distance", a, b);
+          Graph         hm = make_graph ("perceptual:heatmap", a, b);
+          GeglRectangle box = { 0, 0, w, h };
+          float        *map, *heat = g_new (float, (gsize) w * h * 4);
+          double        d;
+          int           compares = n_compares;
+
+          blocks_computed = 0;
+
+          g_setenv ("GEGL_PERCEPTUAL_BLOCK", sides[s], TRUE);
+          g_object_set (gegl_config (), "threads", threads[t], NULL);
+          /* Requests of 100 pixels: one of 512 computes one block. */
+          map = render_regions (g.op, &box, order ? 100 : w, order + 1);
+          d = get_double (g.op, "distance");
+          if (g_test_verbose ())
+            g_printerr ("  block %s, %d threads, %s: distance %.9f (whole %.9f), map diff %.3g, "
+                        "%d process calls\n", sides[s], threads[t], order ? "shuffled" : "at once",
+                        d, whole.distance, max_abs_diff (map, want, (gsize) w * h),
+                        n_compares - compares);
+          g_assert_cmpfloat (max_abs_diff (map, want, (gsize) w * h), <=, 1e-6);
+          g_assert_cmpfloat (fabs (d - whole.distance), <=, 1e-6);
+          /* Each block once: the distance came from the blocks. */
+          {
+            int side = perc_tiled_align (model, atoi (sides[s]));
+
+            g_assert_cmpint (blocks_computed, ==,
+                             ((w + side - 1) / side) * ((h + side - 1) / side));
+          }
+          gegl_node_blit (hm.op, 1.0, &box, babl_format ("R'G'B'A float"), heat,
+                          GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+          /* The maps differ by rounding between block sizes. */
+          if (heat0)
+            g_assert_cmpfloat (max_abs_diff (heat, heat0, (gsize) w * h * 4), <=, 1e-5);
+          else
+            heat0 = g_steal_pointer (&heat);
+          g_free (heat);
+          g_free (map);
+          g_object_unref (g.graph);
+          g_object_unref (hm.graph);
+        }
+  g_unsetenv ("GEGL_PERCEPTUAL_BLOCK");
+  g_object_set (gegl_config (), "threads", saved, NULL);
+  for (int k = 0; k < 2; k++)
+    g_free (rgb[k]);
+  g_free (want);
+  g_free (heat0);
   g_free (px);
+  g_free (path);
+  perc_distance_clear (&whole);
+  comparer_free (cmp);
+  perc_model_free (model);
   g_object_unref (a);
   g_object_unref (b);
+}
+
+/* The heatmap's look changes without running the network again. */
+static void
+test_recolour (void)
+{
+  GeglBuffer   *a = golden_buffer ("image0", 1), *b = golden_buffer ("image1", 1);
+  Graph         g = make_graph ("perceptual:heatmap", a, b);
+  GeglRectangle box = gegl_node_get_bounding_box (g.op);
+  gsize         n = (gsize) box.width * box.height * 4;
+  float        *before = g_new (float, n), *after = g_new (float, n);
+  int           compares;
+  struct { const char *name; GValue value; } changes[] = {
+    { "colormap", G_VALUE_INIT }, { "opacity", G_VALUE_INIT },
+    { "range-max", G_VALUE_INIT }, { "auto-range", G_VALUE_INIT } };
+
+  g_value_init (&changes[0].value, g_type_from_name ("PerceptualColormapName"));
+  g_value_set_enum (&changes[0].value, PERCEPTUAL_COLORMAP_VIRIDIS);
+  g_value_init (&changes[1].value, G_TYPE_DOUBLE);
+  g_value_set_double (&changes[1].value, 0.3);
+  g_value_init (&changes[2].value, G_TYPE_DOUBLE);
+  g_value_set_double (&changes[2].value, 0.2);
+  g_value_init (&changes[3].value, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&changes[3].value, TRUE);
+  gegl_node_blit (g.op, 1.0, &box, babl_format ("R'G'B'A float"), before,
+                  GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+  compares = n_compares;
+  g_assert_cmpint (compares, >, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      gegl_node_set_property (g.op, changes[i].name, &changes[i].value);
+      gegl_node_blit (g.op, 1.0, &box, babl_format ("R'G'B'A float"), after,
+                      GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+      g_assert_cmpint (n_compares, ==, compares);
+      g_assert_true (memcmp (before, after, n * sizeof (float)));
+      memcpy (before, after, n * sizeof (float));
+      g_value_unset (&changes[i].value);
+    }
+  /* The distance too comes from the map's blocks. */
+  g_assert_cmpfloat (fabs (get_double (g.op, "distance") -
+                           json_object_get_double_member (golden, "distance")), <=, 1e-5);
+  g_assert_cmpint (n_compares, ==, compares);
+  g_free (before);
+  g_free (after);
+  g_object_unref (g.graph);
+  g_object_unref (a);
+  g_object_unref (b);
+}
+
+/* On the fixed scale a distance has one colour in every map; a distance
+ * of 0 leaves the image as it is.  The automatic range stretches each
+ * map to its own largest value.
+ */
+static void
+test_fixed_scale (void)
+{
+  GeglBuffer *image = golden_buffer ("image0", 1);
+  GeglRectangle box = *gegl_buffer_get_extent (image);
+  gsize       n = (gsize) box.width * box.height;
+  float      *out[2][2];
+
+  for (int auto_range = 0; auto_range < 2; auto_range++)
+    for (int k = 0; k < 2; k++)
+      {
+        GeglBuffer *map = gegl_buffer_new (&box, babl_format ("Y float"));
+        float      *values = g_new (float, n);
+        Graph       g = make_graph ("perceptual:distance-overlay", image, map);
+
+        /* 0 in the first row, 0.1 in the left half, 0.2 or 0.45 in the right. */
+        for (gsize i = 0; i < n; i++)
+          values[i] = i < (gsize) box.width ? 0.0f :
+                      (int) (i % box.width) < box.width / 2 ? 0.1f : k ? 0.45f : 0.2f;
+        gegl_buffer_set (map, NULL, 0, babl_format ("Y float"), values, GEGL_AUTO_ROWSTRIDE);
+        gegl_node_set (g.op, "auto-range", auto_range, NULL);
+        out[auto_range][k] = g_new (float, n * 4);
+        gegl_node_blit (g.op, 1.0, &box, babl_format ("R'G'B'A float"), out[auto_range][k],
+                        GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+        g_object_unref (g.graph);
+        g_object_unref (map);
+        g_free (values);
+      }
+  {
+    float *want = g_new (float, (gsize) box.width * 4);
+    gsize  left = (gsize) (box.width + 1) * 4;     /* a pixel of 0.1 */
+
+    gegl_buffer_get (image, GEGL_RECTANGLE (box.x, box.y, box.width, 1), 1.0,
+                     babl_format ("R'G'B'A float"), want, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    for (int k = 0; k < 2; k++)
+      g_assert_cmpmem (out[0][k], (gsize) box.width * 4 * sizeof (float),
+                       want, (gsize) box.width * 4 * sizeof (float));
+    g_assert_cmpmem (out[0][0] + left, 4 * sizeof (float), out[0][1] + left, 4 * sizeof (float));
+    g_assert_true (memcmp (out[1][0] + left, out[1][1] + left, 4 * sizeof (float)));
+    g_free (want);
+  }
+  for (int i = 0; i < 4; i++)
+    g_free (out[i / 2][i % 2]);
+  g_object_unref (image);
 }
 
 /* The real weights: the official LPIPS values for the example images. */
@@ -789,13 +969,13 @@ test_study (void)
 
   /* Choices that cannot work say why. */
   gegl_node_set (g.op, "layer-subset", "4", NULL);
-  expect_failure (&g, "not a list of layer numbers from 1 to 3 for resnet6", TRUE);
+  expect_failure (&g, "not a list of layer numbers from 1 to 3 for resnet6", TRUE, a);
   gegl_node_set (g.op, "layer-subset", "", "weights", "", NULL);
-  expect_failure (&g, "no weights file is given", TRUE);
+  expect_failure (&g, "no weights file is given", TRUE, a);
   gegl_node_set (g.op, "network", PERCEPTUAL_NETWORK_SQUEEZE,
                  "distance-function", PERCEPTUAL_DISTANCE_STYLE, NULL);
   expect_failure (&g, "the style distance has no calibrated weights: use the unweighted "
-                      "calibration", TRUE);
+                      "calibration", TRUE, a);
   g_object_unref (g.graph);
   g_object_unref (a);
   g_object_unref (b);
@@ -869,7 +1049,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/superseded-model", test_superseded_model);
   g_test_add_func ("/ops/failures", test_failures);
   g_test_add_func ("/ops/overlap", test_overlap);
-  g_test_add_func ("/ops/tiled", test_tiled);
+  g_test_add_func ("/ops/blocks", test_blocks);
+  g_test_add_func ("/ops/recolour", test_recolour);
+  g_test_add_func ("/ops/fixed-scale", test_fixed_scale);
   g_test_add_func ("/ops/study", test_study);
   g_test_add_func ("/ops/real-weights", test_real_weights);
   status = g_test_run ();

@@ -48,7 +48,7 @@ main (int argc, char **argv)
   spec = find_property ("perceptual:heatmap", "opacity");
   g_assert_cmpstr (g_param_spec_get_nick (spec), ==, "Deckkraft");
   g_assert_cmpstr (g_param_spec_get_blurb (spec), ==,
-                   "Wie stark die Farben das Referenzbild überdecken");
+                   "Wie stark die Farben das Bild am Ende des Bereichs überdecken; kleinere Abstände überdecken es weniger");
   spec = find_property ("perceptual:distance", "calibration");
   value = g_enum_get_value (G_PARAM_SPEC_ENUM (spec)->enum_class, 2);
   g_assert_cmpstr (value->value_name, ==, "Ungewichtet");

@@ -21,29 +21,11 @@ sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, "support"))
 
 import synth_weights  # noqa: E402
-from checks import max_abs_diff  # noqa: E402
+from checks import heatmap, max_abs_diff, srgb_to_linear  # noqa: E402
 from npyfile import read_npy  # noqa: E402
 from pngfile import read_png_rgb, write_png  # noqa: E402
 
 GEGL = os.environ.get("GEGL", "gegl")
-
-
-def read_colormap(name):
-    with open(os.path.join(TOP, "data", "colormaps", name + ".csv")) as f:
-        return [tuple(float(v) for v in line.split(",")) for line in f if line.strip()]
-
-
-def colormap(table, t):
-    t = min(max(t, 0.0), 1.0)
-    x = t * (len(table) - 1)
-    i = min(int(x), len(table) - 2)
-    f = x - i
-    return [(1 - f) * table[i][c] + f * table[i + 1][c] for c in range(3)]
-
-
-def srgb_to_linear(v):
-    """IEC 61966-2-1: gegl:npy-save writes three-channel images as linear RGB."""
-    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
 
 
 def run_gegl(*args):
@@ -142,42 +124,41 @@ class CommandLine(unittest.TestCase):
         w, h = fx.case["width"], fx.case["height"]
         spatial = fx.case["spatial"]
         _, _, ref = read_png_rgb(fx.a)
-        for name, opacity, auto, lo, hi in (("magma", 0.7, True, 0, 0),
+        for name, opacity, auto, lo, hi in (("magma", 0.8, False, 0, 0.5),   # the defaults
+                                            ("magma", 0.7, True, 0, 0),
                                             ("viridis", 1.0, True, 0, 0),
                                             ("turbo", 0.5, False, 0.1, 0.5),
                                             ("gray", 0.3, False, 0.0, 2.0)):
             out = fx.path("heat-%s.npy" % name)
+            props = [] if (opacity, auto, lo, hi) == (0.8, False, 0, 0.5) else [
+                "colormap=" + name, "opacity=%g" % opacity,
+                "auto-range=%s" % ("true" if auto else "false"),
+                "range-min=%g" % lo, "range-max=%g" % hi]
             run_gegl(fx.a, "-o", out, "--", "perceptual:heatmap", "weights=" + fx.model,
-                     "colormap=" + name, "opacity=%g" % opacity,
-                     "auto-range=%s" % ("true" if auto else "false"),
-                     "range-min=%g" % lo, "range-max=%g" % hi,
-                     "aux=[", "gegl:load", "path=" + fx.b, "]")
+                     *props, "aux=[", "gegl:load", "path=" + fx.b, "]")
             shape, got = read_npy(out)
             self.assertEqual(shape, (h, w, 3))
             if auto:
                 lo, hi = 0.0, max(spatial)
-            table = read_colormap(name) if name != "gray" else [(0, 0, 0), (1, 1, 1)]
-            want = []
-            for i, d in enumerate(spatial):
-                heat = colormap(table, (d - lo) / (hi - lo))
-                # The images are opaque: "over" with alpha = opacity.
-                want += [srgb_to_linear(heat[c] * opacity + ref[3 * i + c] * (1 - opacity))
-                         for c in range(3)]
+            want = [srgb_to_linear(v) for v in heatmap(ref, spatial, name, lo, hi, opacity)]
             self.assertLessEqual(max_abs_diff(got, want), 1e-5, name)
 
     def test_missing_weights(self):
-        """No model: the graph still runs; a warning names the fetch command."""
+        """No model: the graph still runs and passes the input through; a
+        warning names the fetch command."""
         env = dict(os.environ, GEGL_PERCEPTUAL_WEIGHTS_PATH=fx.path("nothing-here"),
                    XDG_DATA_HOME=fx.path("no-data-home"))
-        out = fx.path("nomodel.npy")
-        proc = subprocess.run([GEGL, fx.a, "-o", out, "--", "perceptual:distance",
-                               "aux=[", "gegl:load", "path=" + fx.b, "]"],
-                              capture_output=True, text=True, timeout=120, env=env)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("gegl-perceptual-fetch squeeze --calibration lpips-v0.1", proc.stderr)
-        shape, values = read_npy(out)
-        self.assertEqual(shape, (fx.case["height"], fx.case["width"]))
-        self.assertEqual(max(values), 0.0)
+        _, _, ref = read_png_rgb(fx.a)
+        for op in ("perceptual:distance", "perceptual:heatmap", "perceptual:layer-difference"):
+            out = fx.path("nomodel.npy")
+            proc = subprocess.run([GEGL, fx.a, "-o", out, "--", op,
+                                   "aux=[", "gegl:load", "path=" + fx.b, "]"],
+                                  capture_output=True, text=True, timeout=120, env=env)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("gegl-perceptual-fetch squeeze --calibration lpips-v0.1", proc.stderr)
+            shape, got = read_npy(out)
+            self.assertEqual(shape, (fx.case["height"], fx.case["width"], 3), op)
+            self.assertLessEqual(max_abs_diff(got, [srgb_to_linear(v) for v in ref]), 1e-5, op)
 
 
 class RealWeights(unittest.TestCase):
