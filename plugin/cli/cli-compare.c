@@ -633,11 +633,6 @@ out:
   return status;
 }
 
-static void
-quiet (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
-{
-}
-
 int
 cli_compare (int argc, char **argv)
 {
@@ -686,7 +681,7 @@ cli_compare (int argc, char **argv)
   /* The ops warn about what users must fix; here every error is reported
    * once, with the pair it belongs to.
    */
-  g_log_set_handler ("perceptual", G_LOG_LEVEL_WARNING, quiet, NULL);
+  perceptual_set_warnings (FALSE);
   /* Wrong usage: status 2. */
   status = 2;
   if (!cli_model_choice (&model, &o.choice))

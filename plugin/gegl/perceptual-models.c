@@ -23,6 +23,7 @@ static GMutex      lock;
 static GHashTable *by_path;    /* path -> its current Entry */
 static GHashTable *by_model;   /* PercModel -> Entry, stale ones included */
 static GHashTable *warned;     /* messages already shown */
+static gboolean    quiet;      /* the command line reports errors itself */
 
 static void
 entry_free (Entry *e)
@@ -162,6 +163,14 @@ perceptual_models_get (const PerceptualChoice *choice,
 }
 
 void
+perceptual_set_warnings (gboolean on)
+{
+  g_mutex_lock (&lock);
+  quiet = !on;
+  g_mutex_unlock (&lock);
+}
+
+void
 perceptual_warn_once (const char *message)
 {
   gboolean first;
@@ -169,8 +178,11 @@ perceptual_warn_once (const char *message)
   g_mutex_lock (&lock);
   if (!warned)
     warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  first = g_hash_table_add (warned, g_strdup (message));
+  first = g_hash_table_add (warned, g_strdup (message)) && !quiet;
   g_mutex_unlock (&lock);
+  /* In GEGL's domain: GIMP shows GEGL's warnings to its user (in its
+   * error console or a message box); other domains go to stderr only.
+   */
   if (first)
-    g_warning ("%s", message);
+    g_log ("GEGL", G_LOG_LEVEL_WARNING, "%s", message);
 }

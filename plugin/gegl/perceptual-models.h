@@ -37,8 +37,12 @@ const PercModel *perceptual_models_get     (const PerceptualChoice *choice,
                                             GError                **error);
 void             perceptual_models_release (const PercModel        *model);
 
-/* g_warning () the first time a message is seen in this process. */
-void             perceptual_warn_once  (const char            *message);
+/* A warning (in GEGL's log domain, which GIMP shows its user) the first
+ * time a message is seen in this process, unless warnings are off.
+ */
+void             perceptual_warn_once     (const char            *message);
+/* Off for a front end that reports every error itself. */
+void             perceptual_set_warnings  (gboolean               on);
 
 G_END_DECLS
 

@@ -49,7 +49,7 @@ log_handler (const char    *domain,
       if (g_str_has_prefix (message, "comparing ") && strstr (message, " block"))
         blocks_computed += atoi (message + strlen ("comparing "));
     }
-  else if (level & G_LOG_LEVEL_WARNING)
+  else if ((level & G_LOG_LEVEL_WARNING) && !g_strcmp0 (domain, "GEGL"))
     g_ptr_array_add (warnings, g_strdup (message));
   if (g_test_verbose () && !(level & G_LOG_LEVEL_DEBUG))
     g_printerr ("  [%s] %s\n", domain, message);
@@ -405,7 +405,7 @@ test_superseded_model (void)
 static void
 expect_failure (Graph *g, const char *status_part, gboolean warns, GeglBuffer *input)
 {
-  guint         n_warnings = warnings->len, seen = 0;
+  guint         seen = 0;
   GeglRectangle box;
   float        *map = render (g, &box);
   char         *status;
@@ -431,7 +431,6 @@ expect_failure (Graph *g, const char *status_part, gboolean warns, GeglBuffer *i
   for (guint i = 0; i < warnings->len; i++)
     seen += !strcmp (g_ptr_array_index (warnings, i), status);
   g_assert_cmpuint (seen, ==, warns ? 1 : 0);
-  g_assert_cmpuint (warnings->len, <=, n_warnings + 1);
   g_free (status);
   g_free (map);
 }
@@ -1007,6 +1006,8 @@ main (int argc, char **argv)
 
   warnings = g_ptr_array_new_with_free_func (g_free);
   g_log_set_handler ("perceptual", G_LOG_LEVEL_MASK, log_handler, NULL);
+  /* The ops' warnings for users are in GEGL's domain, which GIMP shows. */
+  g_log_set_handler ("GEGL", G_LOG_LEVEL_WARNING, log_handler, NULL);
   /* The ops' warnings are expected here, and checked. */
   g_log_set_always_fatal (G_LOG_FATAL_MASK);
   gegl_init (&argc, &argv);
