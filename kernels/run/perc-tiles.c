@@ -63,6 +63,19 @@ reaches (const PercNet *net,
   return align;
 }
 
+/* The widest tap's reach past a tile, plus the alignment on both sides. */
+static int
+halo_of (const PercNet *net,
+         const Reach   *r,
+         int            align)
+{
+  int halo = 0;
+
+  for (int l = 0; l < net->n_taps; l++)
+    halo = MAX (halo, r[net->taps[l]].ext + r[net->taps[l]].stride);
+  return halo + 2 * align;
+}
+
 typedef struct
 {
   const PercModel *model;
@@ -116,9 +129,8 @@ plan_init (Plan            *p,
     {
       p->reach[l] = r[net->taps[l]];
       p->grid[l] = shapes[net->taps[l]];
-      p->halo = MAX (p->halo, p->reach[l].ext + p->reach[l].stride);
     }
-  p->halo += 2 * p->align;
+  p->halo = halo_of (net, r, p->align);
   g_free (r);
   g_free (shapes);
   return TRUE;
@@ -622,13 +634,12 @@ perc_tiled_halo (const PercModel *model)
 {
   const PercNet *net = model->net;
   Reach         *r = g_new (Reach, net->n_buffers);
-  int            align = reaches (net, r), halo = 0;
+  int            align = reaches (net, r);
+  int            halo = halo_of (net, r, align);
 
-  for (int l = 0; l < net->n_taps; l++)
-    halo = MAX (halo, r[net->taps[l]].ext + r[net->taps[l]].stride);
   g_free (r);
   /* As plan_init (), and room for crop_axis ()'s minimum size. */
-  return halo + 2 * align + model->min_size;
+  return halo + model->min_size;
 }
 
 gboolean

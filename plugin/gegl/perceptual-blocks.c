@@ -268,6 +268,15 @@ block_region (const Blocks        *b,
   return r;
 }
 
+/* `r` grown by the halo on every side. */
+static GeglRectangle
+with_halo (const Blocks        *b,
+           const GeglRectangle *r)
+{
+  return (GeglRectangle) { r->x - b->halo, r->y - b->halo, r->width + 2 * b->halo,
+                           r->height + 2 * b->halo };
+}
+
 static GeglRectangle
 get_bounding_box (GeglOperation *operation)
 {
@@ -298,8 +307,7 @@ get_required_for_output (GeglOperation       *operation,
   if (b->layer_grid)
     return b->area;
   r = block_region (b, roi);
-  r = (GeglRectangle) { r.x - b->halo, r.y - b->halo, r.width + 2 * b->halo,
-                        r.height + 2 * b->halo };
+  r = with_halo (b, &r);
   gegl_rectangle_intersect (&r, &r, &b->area);
   return r;
 }
@@ -324,8 +332,7 @@ get_invalidated_by_change (GeglOperation       *operation,
     return *roi;
   if (b->layer_grid)
     return gegl_operation_get_bounding_box (operation);
-  r = (GeglRectangle) { roi->x - b->halo, roi->y - b->halo, roi->width + 2 * b->halo,
-                        roi->height + 2 * b->halo };
+  r = with_halo (b, roi);
   return block_region (b, &r);
 }
 
