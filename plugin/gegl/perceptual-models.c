@@ -180,9 +180,10 @@ perceptual_warn_once (const char *message)
     warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   first = g_hash_table_add (warned, g_strdup (message)) && !quiet;
   g_mutex_unlock (&lock);
-  /* In GEGL's domain: GIMP shows GEGL's warnings to its user (in its
-   * error console or a message box); other domains go to stderr only.
+  /* A message in GEGL's domain: GIMP shows those to its user (in its
+   * error console or a message box), but sends GEGL's warnings, which it
+   * takes for bugs, to stderr, as it does other domains.
    */
   if (first)
-    g_log ("GEGL", G_LOG_LEVEL_WARNING, "%s", message);
+    g_log ("GEGL", G_LOG_LEVEL_MESSAGE, "%s", message);
 }
