@@ -380,7 +380,11 @@ progress (double   done,
   return TRUE;
 }
 
-/* Thread i of n: blocks i, i + n, ... each with this thread's workspace. */
+/* Thread i of n: blocks i, i + n, ... each with this thread's workspace.
+ * One block in two of GEGL's threads runs in thread 0 with its own second
+ * thread, while GEGL's other thread waits: so GEGL's count still holds,
+ * and a GEGL already busy elsewhere gives one thread, and one is used.
+ */
 static void
 work (gint     i,
       gint     n,
@@ -388,11 +392,17 @@ work (gint     i,
 {
   Job            *j = data;
   Blocks         *b = j->b;
-  PercTiler      *tiler = perc_tiler_new (b->model);
+  PercTiler      *tiler;
   PercTileOptions o = { .tile = b->side, .layer = b->layer, .write = perceptual_io_write,
-                        .write_data = &j->io, .threads = n == 1 ? j->inner : PERC_THREADS_ONE,
+                        .write_data = &j->io,
+                        .threads = j->n == 1 && n > 1 ? j->inner : PERC_THREADS_ONE,
                         .progress = progress, .progress_data = j };
 
+  if (i >= j->n)
+    return;
+  if (j->n == 1)
+    g_debug ("one block in %s", o.threads == PERC_THREADS_ONE ? "one thread" : "two threads");
+  tiler = perc_tiler_new (b->model);
   for (int k = i; k < j->n; k += n)
     {
       int      bx = j->blocks[k] % b->nx, by = j->blocks[k] / b->nx;
@@ -531,11 +541,15 @@ perceptual_blocks_process (GeglOperation       *operation,
   if (j.n)
     {
       /* One block: its two images (or its ops) in two threads. */
+      int n = j.n;
+
       if (j.n == 1)
         j.inner = perc_tiled_threads (b->model, b->side, b->side, 0, threads);
+      if (j.inner != PERC_THREADS_ONE)
+        n = 2;
       g_debug ("comparing %d block(s) of %dx%d pixels in %d thread(s)", j.n, b->side,
-               b->side, MIN (j.n, threads));
-      gegl_parallel_distribute (MIN (j.n, threads), work, &j);
+               b->side, MIN (n, threads));
+      gegl_parallel_distribute (MIN (n, threads), work, &j);
     }
   g_free (j.blocks);
   if (j.error)

@@ -30,6 +30,7 @@ static int         n_loads;         /* models loaded, from the op's debug log */
 static int         n_frees;         /* models freed, likewise */
 static int         n_compares;      /* comparisons run, likewise */
 static int         n_two_threads;   /* of them, with two threads */
+static int         lone_blocks[2];  /* single blocks in one and in two threads */
 static int         blocks_computed; /* blocks the map ops computed, likewise */
 static GPtrArray  *warnings;
 
@@ -46,6 +47,8 @@ log_handler (const char    *domain,
       n_compares += g_str_has_prefix (message, "comparing ");
       n_two_threads += g_str_has_prefix (message, "comparing ") &&
                        !strstr (message, "one thread");
+      if (g_str_has_prefix (message, "one block in "))
+        lone_blocks[!strcmp (message, "one block in two threads")]++;
       if (g_str_has_prefix (message, "comparing ") && strstr (message, " block"))
         blocks_computed += atoi (message + strlen ("comparing "));
     }
@@ -122,6 +125,24 @@ make_graph (const char *operation, GeglBuffer *input, GeglBuffer *aux)
       perceptual_connect (au, g.op, "aux");
     }
   return g;
+}
+
+typedef struct
+{
+  GeglNode     *op;
+  GeglRectangle box;
+  float        *map;
+} Request;
+
+/* Thread 0 renders the request (Y float); the others only wait. */
+static void
+render_in_thread_0 (gint i, gint n G_GNUC_UNUSED, gpointer data)
+{
+  Request *r = data;
+
+  if (i == 0)
+    gegl_node_blit (r->op, 1.0, &r->box, babl_format ("Y float"), r->map,
+                    r->box.width * sizeof (float), GEGL_BLIT_DEFAULT);
 }
 
 /* Renders the op's output (Y float) over its bounding box. */
@@ -689,6 +710,31 @@ test_blocks (void)
           g_object_unref (g.graph);
           g_object_unref (hm.graph);
         }
+
+  /* One block asked for while GEGL's threads are busy (as from inside a
+   * threaded op) uses the one thread GEGL gives it; otherwise two.
+   */
+  g_setenv ("GEGL_PERCEPTUAL_BLOCK", "512", TRUE);
+  g_object_set (gegl_config (), "threads", 2, NULL);
+  for (int busy = 0; busy < 2; busy++)
+    {
+      Graph   g = make_graph ("perceptual:distance", a, b);
+      Request r = { g.op, { 40, 30, 100, 100 }, g_new (float, 100 * 100) };
+      int     before[2] = { lone_blocks[0], lone_blocks[1] };
+
+      if (busy)
+        gegl_parallel_distribute (2, render_in_thread_0, &r);
+      else
+        render_in_thread_0 (0, 1, &r);
+      g_assert_cmpint (lone_blocks[0] - before[0], ==, busy);
+      g_assert_cmpint (lone_blocks[1] - before[1], ==, !busy);
+      for (int y = 0; y < r.box.height; y++)
+        g_assert_cmpfloat (max_abs_diff (r.map + y * r.box.width,
+                                         want + (gsize) (r.box.y + y) * w + r.box.x,
+                                         r.box.width), <=, 1e-6);
+      g_free (r.map);
+      g_object_unref (g.graph);
+    }
   g_unsetenv ("GEGL_PERCEPTUAL_BLOCK");
   g_object_set (gegl_config (), "threads", saved, NULL);
   for (int k = 0; k < 2; k++)
