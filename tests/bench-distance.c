@@ -5,12 +5,13 @@
  * region, so that their runs measure the tiled path's memory, not the
  * images'.
  *
- *   bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json]
- *                  [MODEL] [SIZE...]
+ *   bench-distance [--runs N] [--budget MIB] [--threads one|images|split]
+ *                  [--cores N] [--json] [MODEL] [SIZE...]
  *
- * --threads: one thread, the two images in two
- * threads, or every op split between two threads (perc-pair.h); by
- * default the choice the ops make (perc_tiled_threads ()).
+ * --threads: one thread, the two images in two threads, or every op split
+ * between the threads allowed (perc-pair.h); by default the choice the ops
+ * make (perc_tiled_threads ()).  --cores: the threads allowed (default
+ * BLIS_NUM_THREADS, OMP_NUM_THREADS or every core).
  * Without a model file the installed squeeze lpips-v0.1 model is used.
  * Weights do not change the time, so a synthetic model is fine.  With
  * --json, one JSON object per size (times in seconds, the peak resident
@@ -78,6 +79,7 @@ discard (const PercRect *r, const float *map, gpointer data)
 
 static const char *const thread_names[] = { "one", "images", "split" };
 static int                threads = -1;     /* -1: as the ops choose */
+static int                allowed;          /* the threads the caller allows */
 
 static double
 best_time (PercTiler *tiler, const Images *images, int n, gboolean spatial, gsize budget, int runs,
@@ -88,7 +90,7 @@ best_time (PercTiler *tiler, const Images *images, int n, gboolean spatial, gsiz
   float           sink = 0;
   PercTileOptions o = { .budget = budget, .layer = -1,
                         .write = spatial ? discard : NULL, .write_data = &sink,
-                        .threads = mode };
+                        .threads = mode, .n_threads = allowed };
   GError         *error = NULL;
 
   for (int r = 0; r < runs + 1; r++)     /* the first run warms up */
@@ -113,7 +115,7 @@ best_time (PercTiler *tiler, const Images *images, int n, gboolean spatial, gsiz
 int
 main (int argc, char **argv)
 {
-  int         sizes[16], n_sizes = 0, runs = 3, allowed;
+  int         sizes[16], n_sizes = 0, runs = 3, cores = 0;
   gboolean    json = FALSE;
   gsize       budget = 0;
   const char *path = NULL;
@@ -126,6 +128,8 @@ main (int argc, char **argv)
       runs = atoi (argv[++i]);
     else if (!g_strcmp0 (argv[i], "--budget") && i + 1 < argc)
       budget = (gsize) atoi (argv[++i]) << 20;
+    else if (!g_strcmp0 (argv[i], "--cores") && i + 1 < argc)
+      cores = atoi (argv[++i]);
     else if (!g_strcmp0 (argv[i], "--json"))
       json = TRUE;
     else if (!g_strcmp0 (argv[i], "--threads") && i + 1 < argc)
@@ -141,7 +145,8 @@ main (int argc, char **argv)
       }
     else if (!g_strcmp0 (argv[i], "--help"))
       {
-        printf ("bench-distance [--runs N] [--budget MIB] [--threads one|images|split] [--json] "
+        printf ("bench-distance [--runs N] [--budget MIB] [--threads one|images|split] "
+                "[--cores N] [--json] "
                 "[MODEL] [SIZE...]\n");
         return 0;
       }
@@ -165,6 +170,8 @@ main (int argc, char **argv)
     if (!env)
       env = g_getenv ("OMP_NUM_THREADS");
     allowed = env && atoi (env) > 0 ? atoi (env) : (int) g_get_num_processors ();
+    if (cores > 0)
+      allowed = cores;
   }
   if (!path)
     path = found = perc_model_locate ("squeeze", PERC_CALIBRATION_LPIPS_V0_1,
@@ -191,7 +198,7 @@ main (int argc, char **argv)
       struct rusage usage;
       PercThreads   mode = threads >= 0 ? (PercThreads) threads
                                         : perc_tiled_threads (model, n, n, budget, allowed);
-      int           tile = perc_tiled_tile_size (model, n, n, budget, mode, NULL);
+      int           tile = perc_tiled_tile_size (model, n, n, budget, mode, allowed, NULL);
       PercTiler    *tiler = perc_tiler_new (model);
 
       /* One workspace for the runs of a size, as a batch would. */

@@ -13,6 +13,12 @@
 /* Planes start on 64-byte boundaries. */
 #define ALIGN_FLOATS 16
 
+typedef struct
+{
+  PercPair *pair;
+  int       index;                   /* helper i runs part i + 1 */
+} Helper;
+
 struct _PercPair
 {
   const PercModel *model;
@@ -23,21 +29,33 @@ struct _PercPair
   float          **views[2];     /* per image and buffer */
   float           *arena;
   gsize            arena_capacity;
-  float           *scratch[2];   /* per thread */
-  gsize            scratch_capacity[2];
+  float           *scratch[PERC_MAX_THREADS];   /* per thread */
+  gsize            scratch_capacity[PERC_MAX_THREADS];
 
-  /* The helper thread, started when first needed, runs jobs: ops
-   * [first, end) of image `image`, part 1 of `parts` (split) or all of
-   * each.  It stays as long as the workspace.
+  /* The helper threads, started when first needed, run jobs: ops
+   * [first, end) of image `image`, helper i part i + 1 of `parts` (split)
+   * or helper 0 all of each (the images apart); helpers from `parts - 1`
+   * on sit the job out.  They stay as long as the workspace.
    */
-  GThread         *thread;
+  GThread         *threads[PERC_MAX_THREADS - 1];
+  Helper           helpers[PERC_MAX_THREADS - 1];
+  int              n_helpers;
   GMutex           lock;
   GCond            cond;
   int              posted;       /* jobs so far */
-  int              done;         /* jobs the helper finished */
+  int              active;       /* helpers the current job needs */
+  int              done;         /* of them, finished */
   int              first, end, image, parts;
   gboolean         quit;
 };
+
+int
+perc_threads_count (PercThreads threads,
+                    int         n_threads)
+{
+  return threads == PERC_THREADS_ONE ? 1 :
+         threads == PERC_THREADS_IMAGES ? 2 : CLAMP (n_threads, 2, PERC_MAX_THREADS);
+}
 
 /* Lifetimes and offsets of both images' buffers; returns the arena's
  * size in floats.
@@ -93,7 +111,8 @@ gsize
 perc_pair_bytes (const PercModel *model,
                  int              width,
                  int              height,
-                 PercThreads      threads)
+                 PercThreads      threads,
+                 int              n_threads)
 {
   const PercNet *net = model->net;
   PercShape     *shapes = g_new (PercShape, net->n_buffers);
@@ -102,7 +121,7 @@ perc_pair_bytes (const PercModel *model,
 
   if (perc_net_shapes (net, width, height, shapes))
     n = plan (model, shapes, threads, blocks) +
-        perc_network_scratch (model, shapes) * (threads == PERC_THREADS_ONE ? 1 : 2);
+        perc_network_scratch (model, shapes) * perc_threads_count (threads, n_threads);
   g_free (shapes);
   g_free (blocks);
   return n * sizeof (float);
@@ -133,21 +152,19 @@ perc_pair_free (PercPair *p)
 {
   if (!p)
     return;
-  if (p->thread)
-    {
-      g_mutex_lock (&p->lock);
-      p->quit = TRUE;
-      g_cond_broadcast (&p->cond);
-      g_mutex_unlock (&p->lock);
-      g_thread_join (p->thread);
-    }
+  g_mutex_lock (&p->lock);
+  p->quit = TRUE;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+  for (int h = 0; h < p->n_helpers; h++)
+    g_thread_join (p->threads[h]);
   g_free (p->shapes);
   g_free (p->blocks);
   g_free (p->views[0]);
   g_free (p->views[1]);
   g_free (p->arena);
-  g_free (p->scratch[0]);
-  g_free (p->scratch[1]);
+  for (int t = 0; t < PERC_MAX_THREADS; t++)
+    g_free (p->scratch[t]);
   g_mutex_clear (&p->lock);
   g_cond_clear (&p->cond);
   g_free (p);
@@ -156,25 +173,30 @@ perc_pair_free (PercPair *p)
 static gpointer
 helper (gpointer data)
 {
-  PercPair *p = data;
+  Helper   *h = data;
+  PercPair *p = h->pair;
+  int       seen = 0;
 
   g_mutex_lock (&p->lock);
   for (;;)
     {
       int first, end, image, parts;
 
-      while (p->posted == p->done && !p->quit)
+      while (p->posted == seen && !p->quit)
         g_cond_wait (&p->cond, &p->lock);
       if (p->quit)
         break;
+      seen = p->posted;
+      if (h->index >= p->active)
+        continue;
       first = p->first;
       end = p->end;
       image = p->image;
       parts = p->parts;
       g_mutex_unlock (&p->lock);
       for (int i = first; i < end; i++)
-        perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[1],
-                         parts - 1, parts);
+        perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[h->index + 1],
+                         parts == 1 ? 0 : h->index + 1, parts);
       g_mutex_lock (&p->lock);
       p->done++;
       g_cond_broadcast (&p->cond);
@@ -183,18 +205,22 @@ helper (gpointer data)
   return NULL;
 }
 
+/* A job for `active` helpers; the caller takes part 0. */
 static void
 post (PercPair *p,
       int       first,
       int       end,
       int       image,
-      int       parts)
+      int       parts,
+      int       active)
 {
   g_mutex_lock (&p->lock);
   p->first = first;
   p->end = end;
   p->image = image;
   p->parts = parts;
+  p->active = active;
+  p->done = 0;
   p->posted++;
   g_cond_broadcast (&p->cond);
   g_mutex_unlock (&p->lock);
@@ -204,19 +230,19 @@ static void
 wait_done (PercPair *p)
 {
   g_mutex_lock (&p->lock);
-  while (p->done < p->posted)
+  while (p->done < p->active)
     g_cond_wait (&p->cond, &p->lock);
   g_mutex_unlock (&p->lock);
 }
 
-/* Whether an op is worth sharing between two threads: the hand-over
- * costs some microseconds, as much as a product of a few million
- * operations.
+/* How many threads an op is worth sharing between: a hand-over costs
+ * some microseconds, as much as a product of a few million operations.
  */
-static gboolean
-worth_sharing (const PercNet   *net,
-               int              i,
-               const PercShape *shapes)
+static int
+sharing (const PercNet   *net,
+         int              i,
+         const PercShape *shapes,
+         int              n)
 {
   const PercOp    *op = &net->ops[i];
   const PercShape *out = &shapes[op->dst];
@@ -225,23 +251,25 @@ worth_sharing (const PercNet   *net,
                            2.0 * op->out_channels * op->in_channels * op->kernel * op->kernel :
                            out->c);
 
-  return work >= 4e6;
+  return (int) CLAMP (work / 2e6, 1.0, (double) n);
 }
 
-/* Op i of both images, in lockstep. */
+/* Op i of both images, in lockstep, shared between up to n threads. */
 static void
-run_op (PercPair    *p,
-        int          i,
-        PercThreads  threads)
+run_op (PercPair *p,
+        int       i,
+        int       n)
 {
+  int parts = sharing (p->model->net, i, p->shapes, n);
+
   /* Split, image 1's op must wait for image 0's: the plan lets it reuse
    * memory image 0's has just read.
    */
   for (int k = 0; k < 2; k++)
-    if (threads == PERC_THREADS_SPLIT && worth_sharing (p->model->net, i, p->shapes))
+    if (parts > 1)
       {
-        post (p, i, i + 1, k, 2);
-        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 2);
+        post (p, i, i + 1, k, parts, parts - 1);
+        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, parts);
         wait_done (p);
       }
     else
@@ -254,6 +282,7 @@ perc_pair_run (PercPair        *p,
                const PercImage *b,
                gboolean         scaling,
                PercThreads      threads,
+               int              n_threads,
                PercTapPair      func,
                gpointer         data,
                GError         **error)
@@ -271,7 +300,8 @@ perc_pair_run (PercPair        *p,
   perc_net_shapes (net, a->width, a->height, p->shapes);
   perc_reserve (&p->arena, &p->arena_capacity, plan (model, p->shapes, threads, p->blocks));
   scratch = MAX (perc_network_scratch (model, p->shapes), 1);
-  for (int k = 0; k < (threads == PERC_THREADS_ONE ? 1 : 2); k++)
+  n_threads = perc_threads_count (threads, n_threads);
+  for (int k = 0; k < n_threads; k++)
     perc_reserve (&p->scratch[k], &p->scratch_capacity[k], scratch);
   for (int k = 0; k < 2; k++)
     {
@@ -280,11 +310,15 @@ perc_pair_run (PercPair        *p,
       perc_image_to_input (images[k], scaling, p->views[k][0]);
     }
 
-  if (threads != PERC_THREADS_ONE && !p->thread)
-    p->thread = g_thread_new ("perceptual-op", helper, p);
+  for (; p->n_helpers < n_threads - 1; p->n_helpers++)
+    {
+      p->helpers[p->n_helpers] = (Helper) { p, p->n_helpers };
+      p->threads[p->n_helpers] = g_thread_new ("perceptual-op", helper,
+                                               &p->helpers[p->n_helpers]);
+    }
   if (threads == PERC_THREADS_IMAGES)
     {
-      post (p, 0, net->n_ops, 1, 1);
+      post (p, 0, net->n_ops, 1, 1, 1);
       for (int i = 0; i < net->n_ops; i++)
         perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
       wait_done (p);
@@ -292,7 +326,7 @@ perc_pair_run (PercPair        *p,
   for (int i = 0; i < net->n_ops; i++)
     {
       if (threads != PERC_THREADS_IMAGES)
-        run_op (p, i, threads);
+        run_op (p, i, n_threads);
       /* The taps this op completes: no later op writes them. */
       for (int l = 0; l < net->n_taps; l++)
         if (p->tap_op[l] == i)

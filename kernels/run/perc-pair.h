@@ -22,17 +22,26 @@ typedef void (*PercTapPair) (int              l,
                              const float     *b,
                              gpointer         data);
 
-/* How the work uses two threads.  The images side by side run apart,
+/* How the work uses threads.  The images side by side run apart in two,
  * with no hand-over until the end, but each keeps its taps until then;
- * split, every op's output is shared, which needs no more memory than one
- * thread but a hand-over per op.
+ * split, every op's output is shared between any number, which needs no
+ * more memory than one thread (but scratch per thread) and a hand-over
+ * per op.
  */
 typedef enum
 {
   PERC_THREADS_ONE,       /* one thread */
   PERC_THREADS_IMAGES,    /* the two images in two threads */
-  PERC_THREADS_SPLIT      /* every op shared between two threads */
+  PERC_THREADS_SPLIT      /* every op shared between n threads */
 } PercThreads;
+
+#define PERC_MAX_THREADS 64
+
+/* The threads `threads` uses when the caller allows n_threads (only
+ * split takes more than two; it takes at least two).
+ */
+int       perc_threads_count (PercThreads threads,
+                              int         n_threads);
 
 typedef struct _PercPair PercPair;
 
@@ -48,6 +57,7 @@ gboolean  perc_pair_run   (PercPair        *pair,
                            const PercImage *b,
                            gboolean         scaling,
                            PercThreads      threads,
+                           int              n_threads,
                            PercTapPair      func,
                            gpointer         data,
                            GError         **error);
@@ -56,7 +66,8 @@ gboolean  perc_pair_run   (PercPair        *pair,
 gsize     perc_pair_bytes (const PercModel *model,
                            int              width,
                            int              height,
-                           PercThreads      threads);
+                           PercThreads      threads,
+                           int              n_threads);
 
 G_END_DECLS
 

@@ -141,9 +141,10 @@ static gsize
 crop_bytes (const PercModel *model,
             int              w,
             int              h,
-            PercThreads      threads)
+            PercThreads      threads,
+            int              n_threads)
 {
-  return perc_pair_bytes (model, w, h, threads) +
+  return perc_pair_bytes (model, w, h, threads, n_threads) +
          2 * 3 * (gsize) w * h * sizeof (float) +     /* the two crops */
          5 * (gsize) w * h * sizeof (float);          /* differences, norms, map */
 }
@@ -151,10 +152,11 @@ crop_bytes (const PercModel *model,
 static gsize
 tile_bytes (const Plan *p,
             int         tile,
-            PercThreads threads)
+            PercThreads threads,
+            int         n_threads)
 {
   return crop_bytes (p->model, MIN (tile + p->halo, p->width),
-                     MIN (tile + p->halo, p->height), threads);
+                     MIN (tile + p->halo, p->height), threads, n_threads);
 }
 
 int
@@ -163,6 +165,7 @@ perc_tiled_tile_size (const PercModel *model,
                       int              height,
                       gsize            budget,
                       PercThreads      threads,
+                      int              n_threads,
                       gsize           *bytes)
 {
   Plan p;
@@ -178,13 +181,13 @@ perc_tiled_tile_size (const PercModel *model,
     {
       int mid = (lo + hi + 1) / 2;
 
-      if (tile_bytes (&p, mid * p.align, threads) <= budget)
+      if (tile_bytes (&p, mid * p.align, threads, n_threads) <= budget)
         lo = mid;
       else
         hi = mid - 1;
     }
   if (bytes)
-    *bytes = tile_bytes (&p, MAX (lo, 1) * p.align, threads);
+    *bytes = tile_bytes (&p, MAX (lo, 1) * p.align, threads, n_threads);
   plan_clear (&p);
   return lo * p.align;
 }
@@ -208,8 +211,10 @@ perc_tiled_threads (const PercModel *model,
 
   if (n_threads < 2)
     return PERC_THREADS_ONE;
-  images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, NULL);
-  split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, NULL);
+  if (n_threads > 2)
+    return PERC_THREADS_SPLIT;
+  images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, 2, NULL);
+  split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, 2, NULL);
   return images && tile_count (width, height, images) <= tile_count (width, height, split) ?
          PERC_THREADS_IMAGES : PERC_THREADS_SPLIT;
 }
@@ -288,6 +293,7 @@ struct _PercTiler
   float         *rgb[2], *diff[PERC_MAX_TAPS], *scratch, *map;
   gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], scratch_size, map_size;
   PercThreads    threads;
+  int            n_threads;
   PercLayerSum   sums[PERC_MAX_TAPS];
   guint          layers;        /* the metric's */
 };
@@ -447,7 +453,7 @@ run_tile (PercTiler             *w,
     }
   if (!perc_pair_run (w->pair, &images[0], &images[1],
                       perc_calibration_scales (metric->calibration),
-                      w->threads, reduce, &t, error))
+                      w->threads, w->n_threads, reduce, &t, error))
     return FALSE;
   if (t.stop)
     {
@@ -490,6 +496,7 @@ setup (PercTiler             *w,
 
   plan_clear (&w->plan);
   w->threads = o->threads;
+  w->n_threads = o->n_threads;
   w->layers = perc_metric_check (model, metric, error);
   if (!w->layers || !plan_init (&w->plan, model, width, height, error))
     return FALSE;
@@ -516,7 +523,8 @@ setup (PercTiler             *w,
     {
       gsize need;
 
-      *tile = perc_tiled_tile_size (model, width, height, budget, o->threads, &need);
+      *tile = perc_tiled_tile_size (model, width, height, budget, o->threads, o->n_threads,
+                                    &need);
       if (!*tile)
         {
           g_set_error (error, PERC_ERROR, PERC_ERROR_INPUT,

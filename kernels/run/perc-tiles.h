@@ -49,7 +49,8 @@ typedef struct
   gboolean        layer_grid;   /* with layer >= 0: that layer's own grid */
   PercWriteRegion write;        /* NULL: no map, only the numbers */
   gpointer        write_data;
-  PercThreads     threads;      /* how two threads share the work */
+  PercThreads     threads;      /* how threads share the work */
+  int             n_threads;    /* split: the threads sharing every op (2 if fewer) */
   PercProgress    progress;     /* NULL: not told */
   gpointer        progress_data;
 } PercTileOptions;
@@ -116,9 +117,9 @@ gboolean perc_tiled_compare (const PercModel       *model,
                              PercDistance          *out,
                              GError               **error);
 
-/* How to use two threads when n_threads (the threads the caller allows)
- * is 2 or more: the images side by side if the budget takes the image in
- * as few tiles that way, else split ops.
+/* How to use the n_threads the caller allows: with two, the images side
+ * by side if the budget takes the image in as few tiles that way, else
+ * split ops; with more, split ops.
  */
 PercThreads perc_tiled_threads (const PercModel *model,
                                 int              width,
@@ -134,6 +135,7 @@ int      perc_tiled_tile_size (const PercModel *model,
                                int              height,
                                gsize            budget,
                                PercThreads      threads,
+                               int              n_threads,
                                gsize           *bytes);
 
 G_END_DECLS

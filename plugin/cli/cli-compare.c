@@ -34,6 +34,7 @@ typedef struct
   gboolean               json;
   gboolean               csv;
   char                  *pairs;
+  int                    threads;      /* computing each distance */
 } Options;
 
 /* Writes `buffer` to `path` with GEGL's saver for the file name's
@@ -189,7 +190,7 @@ compare_pair (const Options *o,
   tell = isatty (fileno (stderr)) &&
          (gint64) gegl_buffer_get_width (ref) * gegl_buffer_get_height (ref) >= 4 << 20;
   perceptual_compare (space, ref, dist, &o->choice,
-                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, cli_threads (),
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, o->threads,
                       tell ? show_progress : NULL, (gpointer) dist_path, &r);
   if (tell)
     fprintf (stderr, "\r\033[K");
@@ -653,6 +654,7 @@ cli_compare (int argc, char **argv)
     { "json", 'j', 0, G_OPTION_ARG_NONE, &o.json, N_("print JSON"), NULL },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &o.csv, N_("with many pairs: CSV rows instead of JSON lines"), NULL },
     { "pairs", 'p', 0, G_OPTION_ARG_FILENAME, &o.pairs, N_("compare the pairs listed in LIST (REF and DIST on each line)"), "LIST" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o.threads, N_("threads computing each distance (default: BLIS_NUM_THREADS, OMP_NUM_THREADS or one per core)"), "N" },
     { NULL }
   };
 
@@ -699,6 +701,13 @@ cli_compare (int argc, char **argv)
       cli_error (_("--opacity takes a number from 0 to 1, not %g"), o.opacity);
       goto out;
     }
+  if (o.threads < 0 || o.threads > PERC_MAX_THREADS)
+    {
+      cli_error (_("--threads takes 1 to %d, not %d"), PERC_MAX_THREADS, o.threads);
+      goto out;
+    }
+  if (!o.threads)
+    o.threads = MIN (cli_threads (), PERC_MAX_THREADS);
 
   if (o.pairs || g_file_test (argv[1], G_FILE_TEST_IS_DIR))
     {

@@ -149,7 +149,7 @@ block_side (const PercModel     *model,
   if (!perceptual_memory_budget (&budget, failure))
     return 0;
   fits = perc_tiled_tile_size (model, area->width, area->height, budget,
-                               PERC_THREADS_IMAGES, &need);
+                               PERC_THREADS_IMAGES, 2, &need);
   if (!fits)
     {
       *failure = g_strdup_printf (_("a memory budget of %zu MiB is too small for the %s "
@@ -381,9 +381,9 @@ progress (double   done,
 }
 
 /* Thread i of n: blocks i, i + n, ... each with this thread's workspace.
- * One block in two of GEGL's threads runs in thread 0 with its own second
- * thread, while GEGL's other thread waits: so GEGL's count still holds,
- * and a GEGL already busy elsewhere gives one thread, and one is used.
+ * One block in n of GEGL's threads runs in one of them with n - 1 threads of
+ * its own, while GEGL's others wait: so GEGL's count still holds, and a
+ * GEGL already busy elsewhere gives one thread, and one is used.
  */
 static void
 work (gint     i,
@@ -396,14 +396,18 @@ work (gint     i,
   PercTileOptions o = { .tile = b->side, .layer = b->layer, .write = perceptual_io_write,
                         .write_data = &j->io,
                         .threads = j->n == 1 && n > 1 ? j->inner : PERC_THREADS_ONE,
+                        .n_threads = n,
                         .progress = progress, .progress_data = j };
 
-  if (i >= j->n)
+  /* A lone block in the last thread: GEGL runs that one in the caller's,
+   * which tells the progress.
+   */
+  if (j->n == 1 ? i != n - 1 : i >= j->n)
     return;
   if (j->n == 1)
-    g_debug ("one block in %s", o.threads == PERC_THREADS_ONE ? "one thread" : "two threads");
+    g_debug ("one block in %d thread(s)", perc_threads_count (o.threads, n));
   tiler = perc_tiler_new (b->model);
-  for (int k = i; k < j->n; k += n)
+  for (int k = j->n == 1 ? 0 : i; k < j->n; k += n)
     {
       int      bx = j->blocks[k] % b->nx, by = j->blocks[k] / b->nx;
       PercRect block = { bx * b->side, by * b->side, b->side, b->side };
@@ -546,7 +550,7 @@ perceptual_blocks_process (GeglOperation       *operation,
       if (j.n == 1)
         j.inner = perc_tiled_threads (b->model, b->side, b->side, 0, threads);
       if (j.inner != PERC_THREADS_ONE)
-        n = 2;
+        n = perc_threads_count (j.inner, threads);
       g_debug ("comparing %d block(s) of %dx%d pixels in %d thread(s)", j.n, b->side,
                b->side, MIN (n, threads));
       gegl_parallel_distribute (MIN (n, threads), work, &j);
@@ -682,8 +686,9 @@ perceptual_blocks_distance (GeglOperation          *operation,
 
       s = (Sources) { { in, aux }, babl_format_with_space ("R'G'B' float", space),
                       area.x, area.y };
+      options.n_threads = perceptual_gegl_threads ();
       options.threads = perc_tiled_threads (model, area.width, area.height, options.budget,
-                                            perceptual_gegl_threads ());
+                                            options.n_threads);
       ok = perc_tiled_compare (model, &metric, area.width, area.height, read_source, &s,
                                &options, out, &error);
     }

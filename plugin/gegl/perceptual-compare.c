@@ -140,10 +140,13 @@ perceptual_compare (const Babl            *space,
   /* Only the spatial distance has a map. */
   result->has_map = map && result->metric.kind == PERC_DISTANCE_SPATIAL;
   options.threads = perc_tiled_threads (result->model, w, h, options.budget, threads);
-  g_debug ("comparing %dx%d pixels, %s", w, h,
-           options.threads == PERC_THREADS_ONE ? "one thread" :
-           options.threads == PERC_THREADS_IMAGES ? "the images in two threads" :
-           "each op split between two threads");
+  options.n_threads = threads;
+  if (options.threads == PERC_THREADS_SPLIT)
+    g_debug ("comparing %dx%d pixels, each op split between %d threads", w, h,
+             perc_threads_count (options.threads, threads));
+  else
+    g_debug ("comparing %dx%d pixels, %s", w, h, options.threads == PERC_THREADS_ONE ?
+             "one thread" : "the images in two threads");
   options.layer = map ? map->layer : -1;
   options.layer_grid = map && map->layer_grid;
   options.write = result->has_map ? perceptual_io_write : NULL;

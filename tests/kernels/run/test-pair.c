@@ -81,13 +81,13 @@ make_image (int w, int h, guint32 seed)
 
 static void
 run (PercPair *pair, const PercImage *a, const PercImage *b, gboolean scaling,
-     PercThreads threads, Taps *t)
+     PercThreads threads, int n_threads, Taps *t)
 {
   GError *error = NULL;
 
   taps_clear (t);
   t->caller = g_thread_self ();
-  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, record, t, &error));
+  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, n_threads, record, t, &error));
   g_assert_no_error (error);
 }
 
@@ -129,21 +129,24 @@ check_model (const char *path, PercCalibration calibration, const int sizes[][2]
       float    *rgb[2] = { make_image (w, h, 1 + s), make_image (w, h, 7 + s) };
       PercImage a = { w, h, 3 * (gsize) w, rgb[0] }, b = { w, h, 3 * (gsize) w, rgb[1] };
       Taps      want = { 0 }, got = { 0 };
-      /* One thread first, the others against it, one thread again last:
-       * the runner is reused, its helper thread kept.
+      /* One thread first, the others against it (split between 2 to 16
+       * threads, fewer after more), one thread again last: the runner is
+       * reused, its helper threads kept.
        */
-      static const PercThreads order[] = {
-        PERC_THREADS_ONE, PERC_THREADS_IMAGES, PERC_THREADS_SPLIT, PERC_THREADS_SPLIT,
-        PERC_THREADS_IMAGES, PERC_THREADS_ONE,
+      static const struct { PercThreads threads; int n; } order[] = {
+        { PERC_THREADS_ONE, 1 }, { PERC_THREADS_IMAGES, 2 }, { PERC_THREADS_SPLIT, 2 },
+        { PERC_THREADS_SPLIT, 3 }, { PERC_THREADS_SPLIT, 16 }, { PERC_THREADS_SPLIT, 5 },
+        { PERC_THREADS_SPLIT, 8 }, { PERC_THREADS_SPLIT, 2 }, { PERC_THREADS_SPLIT, 7 },
+        { PERC_THREADS_IMAGES, 2 }, { PERC_THREADS_ONE, 1 },
       };
 
-      run (pair, &a, &b, scaling, PERC_THREADS_ONE, &want);
+      run (pair, &a, &b, scaling, PERC_THREADS_ONE, 1, &want);
       if (g_test_verbose ())
         g_printerr ("  %s %dx%d: %d taps; %.1f, %.1f, %.1f MiB\n", model->net->name, w, h,
                     want.calls,
-                    perc_pair_bytes (model, w, h, PERC_THREADS_ONE) / 1048576.0,
-                    perc_pair_bytes (model, w, h, PERC_THREADS_IMAGES) / 1048576.0,
-                    perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT) / 1048576.0);
+                    perc_pair_bytes (model, w, h, PERC_THREADS_ONE, 1) / 1048576.0,
+                    perc_pair_bytes (model, w, h, PERC_THREADS_IMAGES, 2) / 1048576.0,
+                    perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 2) / 1048576.0);
 
       /* Every tap once, in the order of the ops that complete them. */
       g_assert_cmpint (want.calls, ==, model->net->n_taps);
@@ -173,10 +176,10 @@ check_model (const char *path, PercCalibration calibration, const int sizes[][2]
 
       for (guint o = 0; o < G_N_ELEMENTS (order); o++)
         {
-          char *what = g_strdup_printf ("%s %dx%d, %s", model->net->name, w, h,
-                                        thread_names[order[o]]);
+          char *what = g_strdup_printf ("%s %dx%d, %s (%d)", model->net->name, w, h,
+                                        thread_names[order[o].threads], order[o].n);
 
-          run (pair, &a, &b, scaling, order[o], &got);
+          run (pair, &a, &b, scaling, order[o].threads, order[o].n, &got);
           assert_same_taps (&got, &want, what);
           g_free (what);
         }
@@ -184,14 +187,16 @@ check_model (const char *path, PercCalibration calibration, const int sizes[][2]
       {
         PercPair *fresh = perc_pair_new (model);
 
-        run (fresh, &a, &b, scaling, PERC_THREADS_SPLIT, &got);
+        run (fresh, &a, &b, scaling, PERC_THREADS_SPLIT, 4, &got);
         assert_same_taps (&got, &want, "a fresh runner, split");
         perc_pair_free (fresh);
       }
 
-      g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE), >, 0);
-      g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE), <=,
-                        perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT));
+      g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE, 1), >, 0);
+      g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE, 1), <=,
+                        perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 2));
+      g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 2), <,
+                        perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 8));
       taps_clear (&want);
       taps_clear (&got);
       g_free (rgb[0]);
@@ -254,18 +259,18 @@ test_refused (void)
   for (PercThreads threads = PERC_THREADS_ONE; threads <= PERC_THREADS_SPLIT; threads++)
     {
       t.caller = g_thread_self ();
-      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, record, &t, &error));
+      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, 2, record, &t, &error));
       g_assert_error (error, PERC_ERROR, PERC_ERROR_INPUT);
       g_assert_nonnull (strstr (error->message, "NaN value at pixel (5, 7)"));
       g_clear_error (&error);
-      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, record, &t, &error));
+      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, 2, record, &t, &error));
       g_assert_nonnull (strstr (error->message, "the squeeze network needs at least 17x17"));
       g_clear_error (&error);
       g_assert_cmpint (t.calls, ==, 0);
     }
   /* ... and the runner still works. */
   rgb[1][3 * (40 * 7 + 5) + 1] = 0.5f;
-  run (pair, &a, &b, TRUE, PERC_THREADS_SPLIT, &t);
+  run (pair, &a, &b, TRUE, PERC_THREADS_SPLIT, 3, &t);
   g_assert_cmpint (t.calls, ==, model->net->n_taps);
   taps_clear (&t);
 

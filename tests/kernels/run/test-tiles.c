@@ -419,7 +419,7 @@ test_budget (void)
   Images        im = make_images (480, 400, 3);
   PercDistance  a = { 0 }, b = { 0 };
   gsize         bytes, budget = 20 << 20;
-  int           tile = perc_tiled_tile_size (model, 480, 400, budget, FALSE, &bytes);
+  int           tile = perc_tiled_tile_size (model, 480, 400, budget, PERC_THREADS_ONE, 1, &bytes);
   GError       *error = NULL;
   float        *m1, *m2;
 

@@ -157,6 +157,28 @@ class Compare(unittest.TestCase):
         self.assertEqual(run("compare", a, ok=False).returncode, 2)
 
 
+    def test_threads(self):
+        # Any number of threads computes the same numbers and map, bit for
+        # bit: every op is split by its output, never by its sums.
+        w, h = 240, 180
+        pixels = [[(x * 7 + y * 3 * (k + 1) + c * 50 + (x * y) % (13 + k)) % 256
+                   for y in range(h) for x in range(w) for c in range(3)] for k in range(2)]
+        images = [path("threads-%d.png" % k) for k in range(2)]
+        for k in range(2):
+            write_png(images[k], w, h, pixels[k])
+        outputs = set()
+        for n in (1, 2, 3, 8, 16):
+            npy = path("threads-%d.npy" % n)
+            out = run("compare", *images, "--layers", "--map", npy, "--threads", str(n)).stdout
+            with open(npy, "rb") as f:
+                outputs.add((out, f.read()))
+        self.assertEqual(len(outputs), 1)
+        for bad in ("65", "-1"):
+            proc = run("compare", a, b, "--threads", bad, ok=False)
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("--threads takes 1 to 64", proc.stderr)
+
+
 class Batch(unittest.TestCase):
     def test_pairs_list(self):
         listing = path("pairs.txt")

@@ -48,7 +48,7 @@ log_handler (const char    *domain,
       n_two_threads += g_str_has_prefix (message, "comparing ") &&
                        !strstr (message, "one thread");
       if (g_str_has_prefix (message, "one block in "))
-        lone_blocks[!strcmp (message, "one block in two threads")]++;
+        lone_blocks[!!strcmp (message, "one block in 1 thread(s)")]++;
       if (g_str_has_prefix (message, "comparing ") && strstr (message, " block"))
         blocks_computed += atoi (message + strlen ("comparing "));
     }
