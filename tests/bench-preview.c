@@ -142,7 +142,7 @@ main (int argc, char **argv)
 
         /* The command line's path: the whole image, tile by tile. */
         perceptual_compare (NULL, a, b, &choice, &(PerceptualMap) { map, -1, FALSE },
-                            perceptual_gegl_threads (), NULL, NULL, &result);
+                            perceptual_gegl_threads (), NULL, NULL, NULL, &result);
         whole = (g_get_monotonic_time () - t) / 1e6;
         if (!result.ok)
           {

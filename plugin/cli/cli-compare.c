@@ -148,12 +148,13 @@ show_progress (double   done,
 }
 
 static void
-compare_pair (const Options *o,
-              const char    *ref_path,
-              const char    *dist_path,
-              const char    *heatmap,
-              const char    *map_path,
-              Outcome       *out)
+compare_pair (const Options       *o,
+              const char          *ref_path,
+              const char          *dist_path,
+              const char          *heatmap,
+              const char          *map_path,
+              PerceptualWorkspace *workspace,
+              Outcome             *out)
 {
   GeglBuffer      *ref = NULL, *dist = NULL, *map = NULL;
   PerceptualResult r = { 0 };
@@ -190,7 +191,7 @@ compare_pair (const Options *o,
   tell = isatty (fileno (stderr)) &&
          (gint64) gegl_buffer_get_width (ref) * gegl_buffer_get_height (ref) >= 4 << 20;
   perceptual_compare (space, ref, dist, &o->choice,
-                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, o->threads,
+                      map ? &(PerceptualMap) { map, -1, FALSE } : NULL, o->threads, workspace,
                       tell ? show_progress : NULL, (gpointer) dist_path, &r);
   if (tell)
     fprintf (stderr, "\r\033[K");
@@ -552,6 +553,10 @@ run_batch (const Options *o, GArray *pairs)
   const char     **outputs = g_new0 (const char *, 2 * n), **inputs = g_new0 (const char *, 2 * n);
   char            *error = NULL;
   int              status = 0;
+  /* The network's memory is kept from pair to pair: allocating it anew
+   * cost as much as the network at 512 x 512, in page faults.
+   */
+  PerceptualWorkspace workspace = { 0 };
 
   /* Every output named first: none may replace an input or another. */
   for (guint i = 0; i < n; i++)
@@ -604,7 +609,7 @@ run_batch (const Options *o, GArray *pairs)
           out.error = g_strdup (p->error);
         }
       else
-        compare_pair (o, p->ref, p->dist, heat[i], maps[i], &out);
+        compare_pair (o, p->ref, p->dist, heat[i], maps[i], &workspace, &out);
       if (out.error)
         {
           failed++;
@@ -626,6 +631,7 @@ run_batch (const Options *o, GArray *pairs)
   status = failed ? 1 : 0;
 
 out:
+  perceptual_workspace_clear (&workspace);
   g_strfreev (heat);
   g_strfreev (maps);
   g_free (outputs);
@@ -734,7 +740,7 @@ cli_compare (int argc, char **argv)
           cli_error ("%s", error);
           goto out;
         }
-      compare_pair (&o, argv[1], argv[2], o.heatmap, o.map, &out);
+      compare_pair (&o, argv[1], argv[2], o.heatmap, o.map, NULL, &out);
       if (out.error)
         cli_error ("%s", out.error);
       else if (o.json)

@@ -491,7 +491,7 @@ perceptual_blocks_process (GeglOperation       *operation,
       gegl_buffer_clear (output, result);
       perceptual_compare (space, input, aux, &b->choice,
                           &(PerceptualMap) { output, b->layer, TRUE },
-                          threads, perceptual_progress, operation, &r);
+                          threads, NULL, perceptual_progress, operation, &r);
       if (!r.ok)
         gegl_buffer_clear (output, NULL);
       g_mutex_lock (&b->lock);

@@ -92,12 +92,37 @@ fail (PerceptualResult *result,
 }
 
 void
+perceptual_workspace_clear (PerceptualWorkspace *workspace)
+{
+  perc_tiler_free (workspace->tiler);
+  perceptual_models_release (workspace->model);
+  memset (workspace, 0, sizeof *workspace);
+}
+
+/* The workspace's tiler for `model`: a new one, holding the model, when
+ * the last was for another.
+ */
+static PercTiler *
+workspace_for (PerceptualWorkspace *workspace,
+               const PercModel     *model)
+{
+  if (workspace->model != model)
+    {
+      perceptual_workspace_clear (workspace);
+      workspace->model = perceptual_models_hold (model);
+      workspace->tiler = perc_tiler_new (model);
+    }
+  return workspace->tiler;
+}
+
+void
 perceptual_compare (const Babl            *space,
                     GeglBuffer            *input,
                     GeglBuffer            *aux,
                     const PerceptualChoice *choice,
                     const PerceptualMap   *map,
                     int                    threads,
+                    PerceptualWorkspace   *workspace,
                     PercProgress           progress,
                     gpointer               progress_data,
                     PerceptualResult      *result)
@@ -153,8 +178,12 @@ perceptual_compare (const Babl            *space,
   options.write_data = &io;
   options.progress = progress;
   options.progress_data = progress_data;
-  if (!perc_tiled_compare (result->model, &result->metric, w, h,
-                           perceptual_io_read, &io, &options, &result->distance, &error))
+  if (!(workspace ? perc_tiler_run (workspace_for (workspace, result->model),
+                                     &result->metric, w, h, perceptual_io_read, &io,
+                                     &options, &result->distance, &error)
+                   : perc_tiled_compare (result->model, &result->metric, w, h,
+                                         perceptual_io_read, &io, &options,
+                                         &result->distance, &error)))
     {
       fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
                                            error->message));

@@ -54,9 +54,21 @@ void     perceptual_io_write             (const PercRect        *rect,
                                           const float           *map,
                                           gpointer               io);
 
+/* Working memory kept from one comparison to the next, as in a batch: the
+ * core's tiler for one model, which it holds.  Zero-initialised, cleared
+ * with perceptual_workspace_clear (); one per thread.
+ */
+typedef struct
+{
+  const PercModel *model;
+  PercTiler       *tiler;
+} PerceptualWorkspace;
+
+void     perceptual_workspace_clear      (PerceptualWorkspace   *workspace);
+
 /* Compares input and aux over their overlap, region by region within the
  * memory budget (GEGL_PERCEPTUAL_MEMORY_BUDGET, MiB; default 512), with up
- * to `threads` threads, and
+ * to `threads` threads, in `workspace` (NULL: a new one for this call), and
  * writes `map` (may be NULL; distances other than the spatial one have
  * none, and say so in the status).  Problems (no aux, too small an overlap,
  * missing weights, NaN pixels ...) give ok = FALSE, a status that says
@@ -70,6 +82,7 @@ void     perceptual_compare              (const Babl            *space,
                                           const PerceptualChoice *choice,
                                           const PerceptualMap   *map,
                                           int                    threads,
+                                          PerceptualWorkspace   *workspace,
                                           PercProgress           progress,
                                           gpointer               progress_data,
                                           PerceptualResult      *result);

@@ -107,6 +107,19 @@ perceptual_models_release (const PercModel *model)
 }
 
 const PercModel *
+perceptual_models_hold (const PercModel *model)
+{
+  Entry *e;
+
+  g_mutex_lock (&lock);
+  e = g_hash_table_lookup (by_model, model);
+  g_assert (e && e->users > 0);
+  e->users++;
+  g_mutex_unlock (&lock);
+  return model;
+}
+
+const PercModel *
 perceptual_models_get (const PerceptualChoice *choice,
                        PercMetric             *metric,
                        GError                **error)

@@ -36,6 +36,8 @@ const PercModel *perceptual_models_get     (const PerceptualChoice *choice,
                                             PercMetric             *metric,
                                             GError                **error);
 void             perceptual_models_release (const PercModel        *model);
+/* One more hold on a model the caller holds already. */
+const PercModel *perceptual_models_hold    (const PercModel        *model);
 
 /* A warning (in GEGL's log domain, which GIMP shows its user) the first
  * time a message is seen in this process, unless warnings are off.
