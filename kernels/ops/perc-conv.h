@@ -1,5 +1,6 @@
-/* 2-D convolution (NCHW, one image): the method chosen per layer, once,
- * when the model loads (Winograd's blocks where they pay, the lowered
+/* 2-D convolution (NCHW, one image): the method chosen per layer and
+ * size (Winograd's blocks where they pay: a layer that can take them, on
+ * an output of PERC_CONV_WINOGRAD_MIN_OUTPUT pixels or more; the lowered
  * product otherwise), and run a band of output rows at a time.
  */
 #ifndef PERC_CONV_H
@@ -10,6 +11,8 @@
 #include "ops/perc-conv-layer.h"
 
 G_BEGIN_DECLS
+
+#define PERC_CONV_WINOGRAD_MIN_OUTPUT 128
 
 /* Chooses conv's method for products by `microkernel`, which the packed
  * weights will be laid out for.
@@ -27,6 +30,11 @@ gsize        perc_conv_weights_size (const PercConv        *conv);
  */
 const float *perc_conv_pack         (PercConv              *conv,
                                      float                 *dst);
+
+/* Whether an h x w input goes through Winograd's blocks. */
+gboolean     perc_conv_winograd_at  (const PercConv        *conv,
+                                     int                    height,
+                                     int                    width);
 
 /* Floats of scratch memory perc_conv_forward_rows () needs for an h x w
  * input.

@@ -26,12 +26,17 @@ test_conv_dispatch (void)
     { 64, 7, 8, 64, 1, 1, 0, FALSE, FALSE },      /* pointwise */
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+  /* Each case at its size and at one of 40 x 40 or more, whose output is
+   * large enough for Winograd's blocks where the layer can take them.
+   */
+  for (guint i = 0; i < 2 * G_N_ELEMENTS (cases); i++)
     {
-      PercConv conv = { .in_channels = cases[i].c, .out_channels = cases[i].out,
-                        .kernel = cases[i].k, .stride = cases[i].stride, .pad = cases[i].pad,
-                        .relu = cases[i].relu };
-      int      h = cases[i].h, w = cases[i].w;
+      guint    ci = i / 2;
+      PercConv conv = { .in_channels = cases[ci].c, .out_channels = cases[ci].out,
+                        .kernel = cases[ci].k, .stride = cases[ci].stride, .pad = cases[ci].pad,
+                        .relu = cases[ci].relu };
+      int      h = i % 2 ? MAX (cases[ci].h, 40) : cases[ci].h;
+      int      w = i % 2 ? MAX (cases[ci].w, 40) : cases[ci].w;
       int      oh = perc_conv_out_size (&conv, h), ow = perc_conv_out_size (&conv, w);
       gsize    n_in = (gsize) conv.in_channels * h * w;
       gsize    n_w = (gsize) conv.out_channels * conv.in_channels * conv.kernel * conv.kernel;
@@ -40,6 +45,7 @@ test_conv_dispatch (void)
       float   *bias = g_new (float, conv.out_channels);
       float   *got = g_new (float, n_out), *want = g_new (float, n_out);
       float   *parts = g_new (float, n_out), *packed, *scratch;
+      gboolean winograd;
       const float *start;
       double   err, peak = 0;
       int      cuts[] = { 1, oh / 2, oh - 1 };
@@ -50,15 +56,23 @@ test_conv_dispatch (void)
       conv.weight = weight;
       conv.bias = bias;
 
-      /* The method: Winograd's blocks where perc_winograd_block () says. */
+      /* The method: Winograd's blocks where perc_winograd_block () says
+       * and the output is large enough; both forms of the weights packed.
+       */
       perc_conv_choose (&conv, test_microkernel ());
       g_assert_true (conv.microkernel == test_microkernel ());
       g_assert_cmpint (conv.winograd_m, ==, perc_winograd_block (&conv));
-      g_assert_cmpint (conv.winograd_m > 0, ==, cases[i].winograd);
+      g_assert_cmpint (conv.winograd_m > 0, ==, cases[ci].winograd);
+      winograd = perc_conv_winograd_at (&conv, h, w);
+      g_assert_cmpint (winograd, ==, cases[ci].winograd &&
+                                     (gsize) oh * ow >= PERC_CONV_WINOGRAD_MIN_OUTPUT);
+      /* Case 1 at its size: a layer that can take Winograd's blocks, lowered. */
+      if (i == 2)
+        g_assert_false (winograd);
       packed = g_new (float, perc_conv_weights_size (&conv));
       start = perc_conv_pack (&conv, packed);
-      g_assert_true (start == (conv.winograd_m ? conv.winograd_weight : conv.packed_weight));
-      g_assert_true (start >= packed);
+      g_assert_true (start == conv.packed_weight && start >= packed);
+      g_assert_true (!conv.winograd_m || conv.winograd_weight > start);
       scratch = g_new (float, perc_conv_scratch_size (&conv, h, w) + 1);
 
       perc_conv_forward_rows (&conv, src, h, w, got, scratch, 0, oh);
@@ -68,10 +82,10 @@ test_conv_dispatch (void)
         peak = MAX (peak, fabs (want[j]));
       err = max_abs_diff (got, want, n_out);
       if (g_test_verbose ())
-        g_printerr ("conv dispatch case %u (%s): max abs diff %.3g (values up to %.3g)\n",
-                    i, conv.winograd_m ? "Winograd" : "lowered", err, peak);
+        g_printerr ("conv dispatch case %u, %dx%d (%s): max abs diff %.3g (values up to %.3g)\n",
+                    ci, h, w, winograd ? "Winograd" : "lowered", err, peak);
       /* As test-lowered.c and test-winograd.c allow. */
-      g_assert_cmpfloat (err, <=, conv.winograd_m ? 2e-5 * MAX (1.0, peak) : 1e-4);
+      g_assert_cmpfloat (err, <=, winograd ? 2e-5 * MAX (1.0, peak) : 1e-4);
 
       for (guint c = 0; c < G_N_ELEMENTS (cuts); c++)
         {

@@ -58,24 +58,26 @@ check_model (const PercModel *model)
       {
         const PercConv *conv = &model->convs[i];
 
-        const float    *w = conv->winograd_m > 0 ? conv->winograd_weight
-                                                   : conv->packed_weight;
-        gsize           n;
+        const float    *w = conv->packed_weight;
+        gsize           n = perc_microkernel_packed_floats (k, conv->out_channels,
+                                                            conv->in_channels * conv->kernel *
+                                                            conv->kernel);
 
         check (conv->bias != NULL && w != NULL, "a convolution without weights");
+        for (gsize j = 0; j < n; j++)
+          check (isfinite (w[j]), "a non-finite weight");
+        /* Layers that can take Winograd's blocks have their weights too. */
         if (conv->winograd_m > 0)
           {
             gsize alpha = conv->winograd_m + conv->kernel - 1;
 
+            w = conv->winograd_weight;
             n = alpha * alpha * perc_microkernel_packed_floats (k, conv->out_channels,
                                                                 conv->in_channels);
+            check (w != NULL, "a convolution without its Winograd weights");
+            for (gsize j = 0; j < n; j++)
+              check (isfinite (w[j]), "a non-finite weight");
           }
-        else
-          n = perc_microkernel_packed_floats (k, conv->out_channels,
-                                              conv->in_channels * conv->kernel *
-                                              conv->kernel);
-        for (gsize j = 0; j < n; j++)
-          check (isfinite (w[j]), "a non-finite weight");
         for (int o = 0; o < conv->out_channels; o++)
           check (isfinite (conv->bias[o]), "a non-finite bias");
       }
