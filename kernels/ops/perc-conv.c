@@ -16,10 +16,10 @@ perc_conv_choose (PercConv              *conv,
  * against 6.2 and 16.1), while AlexNet's 15 x 15 layers are faster with
  * Winograd's blocks (at 256 x 256, 27 ms against 39 ms all lowered).
  */
-static gboolean
-winograd_at (const PercConv *conv,
-             int             height,
-             int             width)
+gboolean
+perc_conv_winograd_at (const PercConv *conv,
+                       int             height,
+                       int             width)
 {
   return conv->winograd_m > 0 &&
          (gsize) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width) >=
@@ -45,21 +45,14 @@ perc_conv_pack (PercConv *conv,
   return conv->packed_weight;
 }
 
-gboolean
-perc_conv_winograd_at (const PercConv *conv,
-                       int             height,
-                       int             width)
-{
-  return winograd_at (conv, height, width);
-}
-
 gsize
 perc_conv_scratch_size (const PercConv *conv,
                         int             height,
                         int             width)
 {
-  return winograd_at (conv, height, width) ? perc_winograd_scratch_size (conv, height, width)
-                                           : perc_lowered_scratch_size (conv, height, width);
+  return perc_conv_winograd_at (conv, height, width)
+         ? perc_winograd_scratch_size (conv, height, width)
+         : perc_lowered_scratch_size (conv, height, width);
 }
 
 void
@@ -72,7 +65,7 @@ perc_conv_forward_rows (const PercConv *conv,
                         int             first,
                         int             end)
 {
-  if (winograd_at (conv, height, width))
+  if (perc_conv_winograd_at (conv, height, width))
     perc_winograd_forward_rows (conv, src, height, width, dst, scratch, first, end);
   else
     perc_lowered_forward_rows (conv, src, height, width, dst, scratch, first, end);

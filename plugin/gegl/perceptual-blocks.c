@@ -380,10 +380,12 @@ progress (double   done,
   return TRUE;
 }
 
-/* Thread i of n: blocks i, i + n, ... each with this thread's workspace.
- * One block in n of GEGL's threads runs in one of them with n - 1 threads of
- * its own, while GEGL's others wait: so GEGL's count still holds, and a
- * GEGL already busy elsewhere gives one thread, and one is used.
+/* Thread i of n: blocks n - 1 - i, then every n-th, each with this
+ * thread's workspace; GEGL runs thread n - 1 in the caller's, which tells
+ * the progress, so that one takes the first block.  One block in n of
+ * GEGL's threads runs there with n - 1 threads of its own, while GEGL's
+ * others wait: so GEGL's count still holds, and a GEGL already busy
+ * elsewhere gives one thread, and one is used.
  */
 static void
 work (gint     i,
@@ -399,15 +401,12 @@ work (gint     i,
                         .n_threads = n,
                         .progress = progress, .progress_data = j };
 
-  /* A lone block in the last thread: GEGL runs that one in the caller's,
-   * which tells the progress.
-   */
-  if (j->n == 1 ? i != n - 1 : i >= j->n)
+  if (n - 1 - i >= j->n)
     return;
   if (j->n == 1)
     g_debug ("one block in %d thread(s)", perc_threads_count (o.threads, n));
   tiler = perc_tiler_new (b->model);
-  for (int k = j->n == 1 ? 0 : i; k < j->n; k += n)
+  for (int k = n - 1 - i; k < j->n; k += n)
     {
       int      bx = j->blocks[k] % b->nx, by = j->blocks[k] / b->nx;
       PercRect block = { bx * b->side, by * b->side, b->side, b->side };

@@ -131,6 +131,7 @@ perceptual_compare (const Babl            *space,
   GError              *error = NULL;
   PercTileOptions      options = { 0 };
   PerceptualIo         io;
+  PerceptualWorkspace  own = { 0 };   /* when the caller keeps none */
   int                  w, h;
 
   memset (result, 0, sizeof *result);
@@ -178,12 +179,9 @@ perceptual_compare (const Babl            *space,
   options.write_data = &io;
   options.progress = progress;
   options.progress_data = progress_data;
-  if (!(workspace ? perc_tiler_run (workspace_for (workspace, result->model),
-                                     &result->metric, w, h, perceptual_io_read, &io,
-                                     &options, &result->distance, &error)
-                   : perc_tiled_compare (result->model, &result->metric, w, h,
-                                         perceptual_io_read, &io, &options,
-                                         &result->distance, &error)))
+  if (!perc_tiler_run (workspace_for (workspace ? workspace : &own, result->model),
+                       &result->metric, w, h, perceptual_io_read, &io, &options,
+                       &result->distance, &error))
     {
       fail (result, TRUE, g_strdup_printf (_("Cannot compare the images: %s"),
                                            error->message));
@@ -204,6 +202,7 @@ perceptual_compare (const Babl            *space,
         result->status = g_strdup (what);
       g_free (what);
     }
+  perceptual_workspace_clear (&own);
 }
 
 char *
