@@ -120,6 +120,55 @@ lowered_row (const PercConv        *conv,
   bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
 }
 
+/* Output pixels [first, end) of the flattened planes, for outputs
+ * narrower than a panel: a panel spans rows, each of its pixels gathered
+ * tap by tap from the input (zero outside it), so that small layers fill
+ * their panels instead of a panel per row.
+ */
+static void
+gathered_pixels (const PercConv        *conv,
+                 const PercMicrokernel *k,
+                 const float           *src,
+                 int                    height,
+                 int                    width,
+                 int                    out_w,
+                 float                 *dst,
+                 gsize                  plane,
+                 gsize                  first,
+                 gsize                  end,
+                 float                 *panel)
+{
+  const int   ks = conv->kernel, n = depth (conv);
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (gsize p0 = first; p0 < end; p0 += k->pixels)
+    {
+      int cols = MIN ((gsize) k->pixels, end - p0);
+
+      for (int j = 0; j < k->pixels; j++)
+        {
+          int   y = (p0 + j) / out_w, x = (p0 + j) % out_w;
+          int   top = y * conv->stride - conv->pad, left = x * conv->stride - conv->pad;
+          float *column = panel + j;
+
+          for (int c = 0; c < conv->in_channels; c++)
+            for (int ky = 0; ky < ks; ky++)
+              for (int kx = 0; kx < ks; kx++, column += k->pixels)
+                {
+                  int iy = top + ky, ix = left + kx;
+
+                  *column = j < cols && iy >= 0 && iy < height && ix >= 0 && ix < width
+                            ? src[((gsize) c * height + iy) * width + ix] : 0.0f;
+                }
+        }
+      for (int o = 0; o < conv->out_channels; o += k->outputs)
+        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                               dst + o * plane + p0, plane,
+                               MIN (k->outputs, conv->out_channels - o), cols);
+    }
+  bias_relu (conv, dst + first, plane, end - first);
+}
+
 /* Rows [first, end) of a 1x1 convolution: the input planes already are
  * the lowered matrix, copied a panel of pixels at a time.
  */
@@ -171,6 +220,9 @@ perc_lowered_forward_rows (const PercConv *conv,
   if (is_pointwise (conv))
     pointwise_rows (conv, k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
                     panel);
+  else if (out_w < k->pixels)
+    gathered_pixels (conv, k, src, height, width, out_w, dst, plane, (gsize) first * out_w,
+                     (gsize) end * out_w, panel);
   else
     for (int y = first; y < end; y++)
       lowered_row (conv, k, src, height, width, y, dst, out_w, plane, panel,

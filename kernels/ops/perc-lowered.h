@@ -2,7 +2,9 @@
  * lowered input [in*k*k x pixels], a panel of pixels at a time, lowered
  * straight into the layout BLIS's micro-kernel reads and run against
  * weights packed when the model loads.  A 1x1 convolution with stride 1
- * needs no lowering: its panels are copies of the input planes.
+ * needs no lowering: its panels are copies of the input planes.  Outputs
+ * narrower than a panel are lowered pixel by pixel into panels that span
+ * rows, so that small layers fill them.
  */
 #ifndef PERC_LOWERED_H
 #define PERC_LOWERED_H

@@ -1,6 +1,7 @@
 /* The lowered convolution product (perc-lowered.h) against the naive
  * convolution: strided and padded kernels, pointwise ones (no lowering),
- * kernels wider than the input, whole and partial tiles.
+ * kernels wider than the input, whole and partial tiles, outputs
+ * narrower than a panel (panels across rows) and wider.
  */
 #include "ops/perc-lowered.h"
 #include "support/naive.h"
