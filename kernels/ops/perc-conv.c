@@ -10,20 +10,24 @@ perc_conv_choose (PercConv              *conv,
   conv->winograd_m = perc_winograd_block (conv);
 }
 
-/* Winograd's blocks pay for their transforms only on large enough
- * outputs.  Measured in one thread: with 7 x 7 and 3 x 3 outputs lowered,
- * SqueezeNet and AlexNet at 64 x 64 take half the time (3.0 ms and 7.7 ms
- * against 6.2 and 16.1), while AlexNet's 15 x 15 layers are faster with
- * Winograd's blocks (at 256 x 256, 27 ms against 39 ms all lowered).
+/* Winograd's blocks save products in proportion to in x out channels per
+ * output pixel, and cost transforms in proportion to in + out: they pay
+ * on outputs of PERC_CONV_WINOGRAD_MIN_WORK / (in out / (in + out))
+ * pixels or more.  Measured in one thread: SqueezeNet's first 3 x 3 layers
+ * (16 to 64 channels) are faster lowered at 15 x 15 and with Winograd's
+ * blocks at 63 x 63, AlexNet's (192 to 384) with Winograd's blocks at
+ * 15 x 15.
  */
 gboolean
 perc_conv_winograd_at (const PercConv *conv,
                        int             height,
                        int             width)
 {
+  double pixels = (double) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width);
+
   return conv->winograd_m > 0 &&
-         (gsize) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width) >=
-         PERC_CONV_WINOGRAD_MIN_OUTPUT;
+         pixels * conv->in_channels * conv->out_channels >=
+         (double) PERC_CONV_WINOGRAD_MIN_WORK * (conv->in_channels + conv->out_channels);
 }
 
 gsize

@@ -1,7 +1,7 @@
 /* 2-D convolution (NCHW, one image): the method chosen per layer and
  * size (Winograd's blocks where they pay: a layer that can take them, on
- * an output of PERC_CONV_WINOGRAD_MIN_OUTPUT pixels or more; the lowered
- * product otherwise), and run a band of output rows at a time.
+ * an output large enough for its channels (perc_conv_winograd_at ()); the
+ * lowered product otherwise), and run a band of output rows at a time.
  */
 #ifndef PERC_CONV_H
 #define PERC_CONV_H
@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-#define PERC_CONV_WINOGRAD_MIN_OUTPUT 128
+#define PERC_CONV_WINOGRAD_MIN_WORK 8192
 
 /* Chooses conv's method for products by `microkernel`, which the packed
  * weights will be laid out for.
@@ -31,7 +31,10 @@ gsize        perc_conv_weights_size (const PercConv        *conv);
 const float *perc_conv_pack         (PercConv              *conv,
                                      float                 *dst);
 
-/* Whether an h x w input goes through Winograd's blocks. */
+/* Whether an h x w input goes through Winograd's blocks: whether its
+ * output pixels times in out / (in + out) channels reach
+ * PERC_CONV_WINOGRAD_MIN_WORK.
+ */
 gboolean     perc_conv_winograd_at  (const PercConv        *conv,
                                      int                    height,
                                      int                    width);

@@ -3,6 +3,7 @@
 #include "ops/perc-lowered.h"
 #include "ops/perc-microkernel.h"
 #include "ops/perc-phases.h"
+#include "ops/perc-vector.h"
 
 static gboolean
 is_pointwise (const PercConv *conv)
@@ -41,6 +42,19 @@ split_width (const PercConv        *conv,
   return (out_w + k->pixels - 1) / k->pixels * k->pixels + (conv->kernel - 1) / conv->stride;
 }
 
+/* Output rows a panel of pixels spans, at most, and the input rows they
+ * read, for outputs narrower than a panel.
+ */
+static int
+gathered_rows (const PercConv        *conv,
+               const PercMicrokernel *k,
+               int                    out_w)
+{
+  int rows = (k->pixels - 2 + out_w) / out_w + 1;
+
+  return (rows - 1) * conv->stride + conv->kernel;
+}
+
 gsize
 perc_lowered_scratch_size (const PercConv *conv,
                            int             height G_GNUC_UNUSED,
@@ -50,8 +64,15 @@ perc_lowered_scratch_size (const PercConv *conv,
   gsize                  n;
 
   n = PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k->pixels, depth (conv));
-  /* Lowering keeps the split input rows of an output row. */
-  if (!is_pointwise (conv))
+  /* Lowering keeps the input rows of a panel with their padding, and
+   * where each pixel starts; or the split input rows of an output row.
+   */
+  if (is_pointwise (conv))
+    ;
+  else if (perc_conv_out_size (conv, width) < k->pixels)
+    n += (gsize) conv->in_channels * gathered_rows (conv, k, perc_conv_out_size (conv, width)) *
+         (width + 2 * conv->pad) + k->pixels;
+  else
     n += (gsize) conv->in_channels * conv->kernel * conv->stride *
          split_width (conv, k, perc_conv_out_size (conv, width));
   return n;
@@ -120,10 +141,33 @@ lowered_row (const PercConv        *conv,
   bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
 }
 
+/* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx]: a gather the
+ * compiler vectorises.
+ */
+VECTOR_CLONES static void
+gather (const PercConv *conv,
+        const float    *rows,
+        gsize           channel,
+        int             row_stride,
+        const int      *base,
+        int             pixels,
+        float          *panel)
+{
+  for (int c = 0; c < conv->in_channels; c++)
+    for (int ky = 0; ky < conv->kernel; ky++)
+      for (int kx = 0; kx < conv->kernel; kx++, panel += pixels)
+        {
+          const float *r = rows + c * channel + (gsize) ky * row_stride + kx;
+
+          for (int j = 0; j < pixels; j++)
+            panel[j] = r[base[j]];
+        }
+}
+
 /* Output pixels [first, end) of the flattened planes, for outputs
- * narrower than a panel: a panel spans rows, each of its pixels gathered
- * tap by tap from the input (zero outside it), so that small layers fill
- * their panels instead of a panel per row.
+ * narrower than a panel: a panel spans rows, so that small layers fill
+ * their panels instead of one panel per row.  The input rows a panel reads
+ * are copied with their padding first, so that each tap is a gather.
  */
 static void
 gathered_pixels (const PercConv        *conv,
@@ -136,31 +180,34 @@ gathered_pixels (const PercConv        *conv,
                  gsize                  plane,
                  gsize                  first,
                  gsize                  end,
-                 float                 *panel)
+                 float                 *panel,
+                 float                 *rows)
 {
-  const int   ks = conv->kernel, n = depth (conv);
+  const int   s = conv->stride, pad = conv->pad, wp = width + 2 * pad, n = depth (conv);
+  const gsize channel = (gsize) gathered_rows (conv, k, out_w) * wp;
   const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+  int        *base = (int *) (rows + conv->in_channels * channel);
 
   for (gsize p0 = first; p0 < end; p0 += k->pixels)
     {
       int cols = MIN ((gsize) k->pixels, end - p0);
+      int r0 = (int) (p0 / out_w) * s - pad;
+      int r1 = (int) ((p0 + cols - 1) / out_w) * s - pad + conv->kernel;
 
+      for (int c = 0; c < conv->in_channels; c++)
+        for (int iy = r0; iy < r1; iy++)
+          {
+            float *r = rows + c * channel + (gsize) (iy - r0) * wp;
+
+            memset (r, 0, wp * sizeof (float));
+            if (iy >= 0 && iy < height)
+              memcpy (r + pad, src + ((gsize) c * height + iy) * width, width * sizeof (float));
+          }
+      /* Past the last pixel, any sample: those columns are not written. */
       for (int j = 0; j < k->pixels; j++)
-        {
-          int   y = (p0 + j) / out_w, x = (p0 + j) % out_w;
-          int   top = y * conv->stride - conv->pad, left = x * conv->stride - conv->pad;
-          float *column = panel + j;
-
-          for (int c = 0; c < conv->in_channels; c++)
-            for (int ky = 0; ky < ks; ky++)
-              for (int kx = 0; kx < ks; kx++, column += k->pixels)
-                {
-                  int iy = top + ky, ix = left + kx;
-
-                  *column = j < cols && iy >= 0 && iy < height && ix >= 0 && ix < width
-                            ? src[((gsize) c * height + iy) * width + ix] : 0.0f;
-                }
-        }
+        base[j] = j < cols ? ((int) ((p0 + j) / out_w) * s - pad - r0) * wp +
+                             (int) ((p0 + j) % out_w) * s : 0;
+      gather (conv, rows, channel, wp, base, k->pixels, panel);
       for (int o = 0; o < conv->out_channels; o += k->outputs)
         perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
                                dst + o * plane + p0, plane,
@@ -222,7 +269,8 @@ perc_lowered_forward_rows (const PercConv *conv,
                     panel);
   else if (out_w < k->pixels)
     gathered_pixels (conv, k, src, height, width, out_w, dst, plane, (gsize) first * out_w,
-                     (gsize) end * out_w, panel);
+                     (gsize) end * out_w, panel,
+                     panel + perc_microkernel_panel_floats (k->pixels, depth (conv)));
   else
     for (int y = first; y < end; y++)
       lowered_row (conv, k, src, height, width, y, dst, out_w, plane, panel,

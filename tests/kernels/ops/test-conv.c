@@ -65,7 +65,9 @@ test_conv_dispatch (void)
       g_assert_cmpint (conv.winograd_m > 0, ==, cases[ci].winograd);
       winograd = perc_conv_winograd_at (&conv, h, w);
       g_assert_cmpint (winograd, ==, cases[ci].winograd &&
-                                     (gsize) oh * ow >= PERC_CONV_WINOGRAD_MIN_OUTPUT);
+                                     (double) oh * ow * conv.in_channels * conv.out_channels >=
+                                     (double) PERC_CONV_WINOGRAD_MIN_WORK *
+                                     (conv.in_channels + conv.out_channels));
       /* Case 1 at its size: a layer that can take Winograd's blocks, lowered. */
       if (i == 2)
         g_assert_false (winograd);
