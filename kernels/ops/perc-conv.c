@@ -16,18 +16,24 @@ perc_conv_choose (PercConv              *conv,
  * pixels or more.  Measured in one thread: SqueezeNet's first 3 x 3 layers
  * (16 to 64 channels) are faster lowered at 15 x 15 and with Winograd's
  * blocks at 63 x 63, AlexNet's (192 to 384) with Winograd's blocks at
- * 15 x 15.
+ * 15 x 15.  And their products run over blocks, a panel of the
+ * micro-kernel's pixels at a time: with fewer blocks than half a panel,
+ * the empty part costs more than the blocks save (VGG-16 at 64 x 64 in
+ * half the time with its 8 x 8 layers lowered).
  */
 gboolean
 perc_conv_winograd_at (const PercConv *conv,
                        int             height,
                        int             width)
 {
-  double pixels = (double) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width);
+  int    m = conv->winograd_m, oh = perc_conv_out_size (conv, height);
+  int    ow = perc_conv_out_size (conv, width);
+  double pixels = (double) oh * ow;
 
-  return conv->winograd_m > 0 &&
+  return m > 0 &&
          pixels * conv->in_channels * conv->out_channels >=
-         (double) PERC_CONV_WINOGRAD_MIN_WORK * (conv->in_channels + conv->out_channels);
+         (double) PERC_CONV_WINOGRAD_MIN_WORK * (conv->in_channels + conv->out_channels) &&
+         2 * ((oh + m - 1) / m) * ((ow + m - 1) / m) >= conv->microkernel->pixels;
 }
 
 gsize
@@ -60,17 +66,19 @@ perc_conv_scratch_size (const PercConv *conv,
 }
 
 void
-perc_conv_forward_rows (const PercConv *conv,
+perc_conv_forward_part (const PercConv *conv,
                         const float    *src,
                         int             height,
                         int             width,
                         float          *dst,
                         float          *scratch,
                         int             first,
-                        int             end)
+                        int             end,
+                        int             c0,
+                        int             c1)
 {
   if (perc_conv_winograd_at (conv, height, width))
-    perc_winograd_forward_rows (conv, src, height, width, dst, scratch, first, end);
+    perc_winograd_forward_part (conv, src, height, width, dst, scratch, first, end, c0, c1);
   else
-    perc_lowered_forward_rows (conv, src, height, width, dst, scratch, first, end);
+    perc_lowered_forward_part (conv, src, height, width, dst, scratch, first, end, c0, c1);
 }

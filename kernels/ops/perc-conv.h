@@ -1,7 +1,8 @@
 /* 2-D convolution (NCHW, one image): the method chosen per layer and
  * size (Winograd's blocks where they pay: a layer that can take them, on
  * an output large enough for its channels (perc_conv_winograd_at ()); the
- * lowered product otherwise), and run a band of output rows at a time.
+ * lowered product otherwise), and run a block of output rows and
+ * channels at a time.
  */
 #ifndef PERC_CONV_H
 #define PERC_CONV_H
@@ -33,32 +34,35 @@ const float *perc_conv_pack         (PercConv              *conv,
 
 /* Whether an h x w input goes through Winograd's blocks: whether its
  * output pixels times in out / (in + out) channels reach
- * PERC_CONV_WINOGRAD_MIN_WORK.
+ * PERC_CONV_WINOGRAD_MIN_WORK, in blocks enough for half a panel of the
+ * micro-kernel's pixels.
  */
 gboolean     perc_conv_winograd_at  (const PercConv        *conv,
                                      int                    height,
                                      int                    width);
 
-/* Floats of scratch memory perc_conv_forward_rows () needs for an h x w
+/* Floats of scratch memory perc_conv_forward_part () needs for an h x w
  * input.
  */
 gsize        perc_conv_scratch_size (const PercConv        *conv,
                                      int                    height,
                                      int                    width);
 
-/* Output rows [first, end) of out_channels planes of the usual out_h x
- * out_w ((size + 2 pad - kernel) / stride + 1), the rest of dst
- * untouched: threads can share one convolution, each with its own
- * scratch.  Parts computed apart equal the whole.
+/* Output rows [first, end) of channels [c0, c1) of out_channels planes of
+ * the usual out_h x out_w ((size + 2 pad - kernel) / stride + 1), the
+ * rest of dst untouched: threads can share one convolution, each with its
+ * own scratch.  Parts computed apart equal the whole.
  */
-void         perc_conv_forward_rows (const PercConv        *conv,
+void         perc_conv_forward_part (const PercConv        *conv,
                                      const float           *src,
                                      int                    height,
                                      int                    width,
                                      float                 *dst,
                                      float                 *scratch,
                                      int                    first,
-                                     int                    end);
+                                     int                    end,
+                                     int                    c0,
+                                     int                    c1);
 
 G_END_DECLS
 

@@ -82,9 +82,11 @@ static void
 bias_relu (const PercConv *conv,
            float          *dst,
            gsize           plane,
-           gsize           n)
+           gsize           n,
+           int             c0,
+           int             c1)
 {
-  for (int o = 0; o < conv->out_channels; o++)
+  for (int o = c0; o < c1; o++)
     {
       float      *d = dst + o * plane;
       const float b = conv->bias[o];
@@ -98,10 +100,36 @@ bias_relu (const PercConv *conv,
     }
 }
 
+/* Channels [c0, c1) of a panel of pixels at dst: whole panels of weights
+ * where the range holds them, part of one at its ends.
+ */
+static void
+tiles (const PercConv        *conv,
+       const PercMicrokernel *k,
+       const float           *panel,
+       float                 *dst,
+       gsize                  plane,
+       int                    cols,
+       int                    c0,
+       int                    c1)
+{
+  const int   n = depth (conv);
+  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+
+  for (int o = c0; o < c1;)
+    {
+      int skip = o % k->outputs, rows = MIN (k->outputs - skip, c1 - o);
+
+      perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
+                             dst + o * plane, plane, skip, rows, cols);
+      o += rows;
+    }
+}
+
 /* Output row y of a convolution with packed weights: the input rows it
  * reads, split into `stride` phases; then panel by panel of pixels, the
- * lowered panel (every tap a contiguous copy from a phase) against every
- * panel of weights.
+ * lowered panel (every tap a contiguous copy from a phase) against the
+ * panels of weights of channels [c0, c1).
  */
 static void
 lowered_row (const PercConv        *conv,
@@ -113,12 +141,13 @@ lowered_row (const PercConv        *conv,
              float                 *dst,
              int                    out_w,
              gsize                  plane,
+             int                    c0,
+             int                    c1,
              float                 *panel,
              float                 *phases)
 {
-  const int   ks = conv->kernel, s = conv->stride, n = depth (conv);
-  const int   nq = split_width (conv, k, out_w);
-  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+  const int ks = conv->kernel, s = conv->stride;
+  const int nq = split_width (conv, k, out_w);
 
   for (int c = 0; c < conv->in_channels; c++)
     for (int ky = 0; ky < ks; ky++)
@@ -132,13 +161,10 @@ lowered_row (const PercConv        *conv,
           memcpy (panel + (gsize) (row * ks + kx) * k->pixels,
                   phases + ((gsize) row * s + kx % s) * nq + kx / s + x0,
                   k->pixels * sizeof (float));
-      for (int o = 0; o < conv->out_channels; o += k->outputs)
-        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
-                               dst + o * plane + (gsize) y * out_w + x0, plane,
-                               MIN (k->outputs, conv->out_channels - o),
-                               MIN (k->pixels, out_w - x0));
+      tiles (conv, k, panel, dst + (gsize) y * out_w + x0, plane,
+             MIN (k->pixels, out_w - x0), c0, c1);
     }
-  bias_relu (conv, dst + (gsize) y * out_w, plane, out_w);
+  bias_relu (conv, dst + (gsize) y * out_w, plane, out_w, c0, c1);
 }
 
 /* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx]: a gather the
@@ -164,10 +190,11 @@ gather (const PercConv *conv,
         }
 }
 
-/* Output pixels [first, end) of the flattened planes, for outputs
- * narrower than a panel: a panel spans rows, so that small layers fill
- * their panels instead of one panel per row.  The input rows a panel reads
- * are copied with their padding first, so that each tap is a gather.
+/* Output pixels [first, end) of the flattened planes, channels [c0, c1),
+ * for outputs narrower than a panel: a panel spans rows, so that small
+ * layers fill their panels instead of one panel per row.  The input rows
+ * a panel reads are copied with their padding first, so that each tap is
+ * a gather.
  */
 static void
 gathered_pixels (const PercConv        *conv,
@@ -180,12 +207,13 @@ gathered_pixels (const PercConv        *conv,
                  gsize                  plane,
                  gsize                  first,
                  gsize                  end,
+                 int                    c0,
+                 int                    c1,
                  float                 *panel,
                  float                 *rows)
 {
-  const int   s = conv->stride, pad = conv->pad, wp = width + 2 * pad, n = depth (conv);
+  const int   s = conv->stride, pad = conv->pad, wp = width + 2 * pad;
   const gsize channel = (gsize) gathered_rows (conv, k, out_w) * wp;
-  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
   int        *base = (int *) (rows + conv->in_channels * channel);
 
   for (gsize p0 = first; p0 < end; p0 += k->pixels)
@@ -208,29 +236,28 @@ gathered_pixels (const PercConv        *conv,
         base[j] = j < cols ? ((int) ((p0 + j) / out_w) * s - pad - r0) * wp +
                              (int) ((p0 + j) % out_w) * s : 0;
       gather (conv, rows, channel, wp, base, k->pixels, panel);
-      for (int o = 0; o < conv->out_channels; o += k->outputs)
-        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
-                               dst + o * plane + p0, plane,
-                               MIN (k->outputs, conv->out_channels - o), cols);
+      tiles (conv, k, panel, dst + p0, plane, cols, c0, c1);
     }
-  bias_relu (conv, dst + first, plane, end - first);
+  bias_relu (conv, dst + first, plane, end - first, c0, c1);
 }
 
-/* Rows [first, end) of a 1x1 convolution: the input planes already are
- * the lowered matrix, copied a panel of pixels at a time.
+/* Pixels [first, end), channels [c0, c1) of a 1x1 convolution: the input
+ * planes already are the lowered matrix, copied a panel of pixels at a
+ * time.
  */
 static void
-pointwise_rows (const PercConv        *conv,
-                const PercMicrokernel *k,
-                const float           *src,
-                float                 *dst,
-                gsize                  plane,
-                gsize                  first,
-                gsize                  end,
-                float                 *panel)
+pointwise_pixels (const PercConv        *conv,
+                  const PercMicrokernel *k,
+                  const float           *src,
+                  float                 *dst,
+                  gsize                  plane,
+                  gsize                  first,
+                  gsize                  end,
+                  int                    c0,
+                  int                    c1,
+                  float                 *panel)
 {
-  const int   n = conv->in_channels;
-  const gsize weights = perc_microkernel_panel_floats (k->outputs, n);
+  const int n = conv->in_channels;
 
   for (gsize x0 = first; x0 < end; x0 += k->pixels)
     {
@@ -241,38 +268,36 @@ pointwise_rows (const PercConv        *conv,
           memcpy (panel + (gsize) c * k->pixels, src + c * plane + x0, cols * sizeof (float));
           memset (panel + (gsize) c * k->pixels + cols, 0, (k->pixels - cols) * sizeof (float));
         }
-      for (int o = 0; o < conv->out_channels; o += k->outputs)
-        perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
-                               dst + o * plane + x0, plane,
-                               MIN (k->outputs, conv->out_channels - o), cols);
+      tiles (conv, k, panel, dst + x0, plane, cols, c0, c1);
     }
-  bias_relu (conv, dst + first, plane, end - first);
+  bias_relu (conv, dst + first, plane, end - first, c0, c1);
 }
 
 void
-perc_lowered_forward_rows (const PercConv *conv,
-                        const float    *src,
-                        int             height,
-                        int             width,
-                        float          *dst,
-                        float          *scratch,
-                        int             first,
-                        int             end)
+perc_lowered_forward_part (const PercConv *conv,
+                           const float    *src,
+                           int             height,
+                           int             width,
+                           float          *dst,
+                           float          *scratch,
+                           int             first,
+                           int             end,
+                           int             c0,
+                           int             c1)
 {
   const PercMicrokernel *k = conv->microkernel;
   const int              out_w = perc_conv_out_size (conv, width);
   const gsize            plane = (gsize) perc_conv_out_size (conv, height) * out_w;
   float                 *panel = perc_microkernel_align (scratch);
+  float                 *rest = panel + perc_microkernel_panel_floats (k->pixels, depth (conv));
 
   if (is_pointwise (conv))
-    pointwise_rows (conv, k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
-                    panel);
+    pointwise_pixels (conv, k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
+                      c0, c1, panel);
   else if (out_w < k->pixels)
     gathered_pixels (conv, k, src, height, width, out_w, dst, plane, (gsize) first * out_w,
-                     (gsize) end * out_w, panel,
-                     panel + perc_microkernel_panel_floats (k->pixels, depth (conv)));
+                     (gsize) end * out_w, c0, c1, panel, rest);
   else
     for (int y = first; y < end; y++)
-      lowered_row (conv, k, src, height, width, y, dst, out_w, plane, panel,
-                   panel + perc_microkernel_panel_floats (k->pixels, depth (conv)));
+      lowered_row (conv, k, src, height, width, y, dst, out_w, plane, c0, c1, panel, rest);
 }

@@ -22,22 +22,26 @@ gsize        perc_lowered_weights_size (const PercConv *conv);
 const float *perc_lowered_pack         (const PercConv *conv,
                                         float          *dst);
 
-/* Floats of scratch memory perc_lowered_forward_rows () needs for an
+/* Floats of scratch memory perc_lowered_forward_part () needs for an
  * h x w input.
  */
 gsize        perc_lowered_scratch_size (const PercConv *conv,
                                         int             height,
                                         int             width);
 
-/* Output rows [first, end), with bias and ReLU, the rest of dst untouched. */
-void         perc_lowered_forward_rows (const PercConv *conv,
+/* Output rows [first, end) of channels [c0, c1), with bias and ReLU, the
+ * rest of dst untouched.
+ */
+void         perc_lowered_forward_part (const PercConv *conv,
                                         const float    *src,
                                         int             height,
                                         int             width,
                                         float          *dst,
                                         float          *scratch,
                                         int             first,
-                                        int             end);
+                                        int             end,
+                                        int             c0,
+                                        int             c1);
 
 G_END_DECLS
 

@@ -101,12 +101,13 @@ perc_microkernel_tile (const PercMicrokernel *k,
                        const float           *weights,
                        float                 *c,
                        gsize                  ldc,
+                       int                    skip,
                        int                    rows,
                        int                    cols)
 {
   float      one = 1.0f, zero = 0.0f;
   float      part[MAX_TILE];
-  gboolean   whole = rows == k->outputs && cols == k->pixels;
+  gboolean   whole = skip == 0 && rows == k->outputs && cols == k->pixels;
   float     *to = whole ? c : part;
   gsize      ld = whole ? ldc : (gsize) k->pixels;
   auxinfo_t  aux;
@@ -120,10 +121,10 @@ perc_microkernel_tile (const PercMicrokernel *k,
   else
     k->run (k->outputs, k->pixels, depth, &one, (float *) weights, (float *) image,
             &zero, to, ld, 1, &aux, k->cntx);
-  /* A tile past the edges goes through `part`: only what lies inside is
-   * copied out.
+  /* A tile past the edges, or part of one, goes through `part`: only
+   * what is asked for is copied out.
    */
   if (!whole)
     for (int o = 0; o < rows; o++)
-      memcpy (c + o * ldc, part + (gsize) o * k->pixels, cols * sizeof (float));
+      memcpy (c + o * ldc, part + (gsize) (skip + o) * k->pixels, cols * sizeof (float));
 }

@@ -80,10 +80,10 @@ float       *perc_microkernel_pack_weights (const PercMicrokernel *k,
                                             int                    depth,
                                             float                 *dst);
 
-/* c[o * ldc + x] = sum over d of weights[o][d] image[d][x], for the
- * k->outputs channels of a weights panel and the k->pixels of an image
- * panel; rows = how many of those channels and cols = how many of those
- * pixels to write (the rest of the tile is left alone).
+/* c[o * ldc + x] = sum over d of weights[skip + o][d] image[d][x], for
+ * the k->outputs channels of a weights panel and the k->pixels of an
+ * image panel; skip, rows = which of those channels and cols = how many
+ * of those pixels to write (the rest of the tile is left alone).
  */
 void         perc_microkernel_tile         (const PercMicrokernel *k,
                                             int                    depth,
@@ -91,6 +91,7 @@ void         perc_microkernel_tile         (const PercMicrokernel *k,
                                             const float           *weights,
                                             float                 *c,
                                             gsize                  ldc,
+                                            int                    skip,
                                             int                    rows,
                                             int                    cols);
 

@@ -421,8 +421,8 @@ input_transform (const PercConv *conv,
     }
 }
 
-/* Output rows [first, end) of block rows [ty0, ty0 + rows) from M, with
- * bias and ReLU.
+/* Output rows [first, end) of channels [c0, c1) of block rows
+ * [ty0, ty0 + rows) from M, with bias and ReLU.
  */
 static void
 output_transform (const PercConv *conv,
@@ -432,6 +432,8 @@ output_transform (const PercConv *conv,
                   int             rows,
                   int             first,
                   int             end,
+                  int             c0,
+                  int             c1,
                   float          *dst,
                   float          *tmp)
 {
@@ -441,7 +443,7 @@ output_transform (const PercConv *conv,
   float       *horiz = tmp, *out = tmp + alpha * m * blocks;
   const float *msrc[PERC_WINOGRAD_MAX_ALPHA], *hsrc[PERC_WINOGRAD_MAX_ALPHA];
 
-  for (int o = 0; o < conv->out_channels; o++)
+  for (int o = c0; o < c1; o++)
     {
       const float b = conv->bias[o];
       float      *plane = dst + (gsize) o * p->out_h * p->out_w;
@@ -475,13 +477,16 @@ output_transform (const PercConv *conv,
     }
 }
 
-/* M[xi] = U[xi] V[xi] for the band, a tile at a time; U's panel stays in
- * the first-level cache while V's pass by.
+/* M[xi] = U[xi] V[xi] for the band, the panels of U that hold channels
+ * [c0, c1), a tile at a time; U's panel stays in the first-level cache
+ * while V's pass by.
  */
 static void
 products (const PercConv *conv,
           const Plan     *p,
           int             rows,
+          int             c0,
+          int             c1,
           const float    *v,
           float          *mx)
 {
@@ -493,26 +498,32 @@ products (const PercConv *conv,
 
   for (int xi = 0; xi < p->w.alpha * p->w.alpha; xi++)
     {
-      const float *u = conv->winograd_weight + xi * (gsize) p->out_rows / up * u_panel;
       const float *vx = v + (gsize) xi * panels * v_panel;
       float       *m = mx + (gsize) xi * p->out_rows * ldm;
 
-      for (int o = 0; o < p->out_rows; o += up, u += u_panel)
-        for (int q = 0; q < panels; q++)
-          perc_microkernel_tile (&p->k, in, vx + q * v_panel, u,
-                                 m + (gsize) o * ldm + (gsize) q * vp, ldm, up, vp);
+      for (int o = c0 / up * up; o < c1; o += up)
+        {
+          const float *u = conv->winograd_weight +
+                           ((gsize) xi * p->out_rows + o) / up * u_panel;
+
+          for (int q = 0; q < panels; q++)
+            perc_microkernel_tile (&p->k, in, vx + q * v_panel, u,
+                                   m + (gsize) o * ldm + (gsize) q * vp, ldm, 0, up, vp);
+        }
     }
 }
 
 void
-perc_winograd_forward_rows (const PercConv *conv,
+perc_winograd_forward_part (const PercConv *conv,
                             const float    *src,
                             int             height,
                             int             width,
                             float          *dst,
                             float          *scratch,
                             int             first,
-                            int             end)
+                            int             end,
+                            int             c0,
+                            int             c1)
 {
   const int m = conv->winograd_m;
   Plan      p;
@@ -526,7 +537,7 @@ perc_winograd_forward_rows (const PercConv *conv,
       float *tmp = mx + m_floats (&p, rows);
 
       input_transform (conv, &p, src, height, width, ty0, rows, v, tmp);
-      products (conv, &p, rows, v, mx);
-      output_transform (conv, &p, mx, ty0, rows, first, end, dst, tmp);
+      products (conv, &p, rows, c0, c1, v, mx);
+      output_transform (conv, &p, mx, ty0, rows, first, end, c0, c1, dst, tmp);
     }
 }

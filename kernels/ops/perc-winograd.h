@@ -38,26 +38,28 @@ const float *perc_winograd_weights   (const PercConv *conv,
                                       int             m,
                                       float          *dst);
 
-/* Floats of scratch memory perc_winograd_forward_rows () needs for an
+/* Floats of scratch memory perc_winograd_forward_part () needs for an
  * h x w input.
  */
 gsize    perc_winograd_scratch_size  (const PercConv *conv,
                                       int             height,
                                       int             width);
 
-/* As perc_conv_forward_rows () (perc-conv.h), with conv->winograd_m and
+/* As perc_conv_forward_part () (perc-conv.h), with conv->winograd_m and
  * conv->winograd_weight set, in the calling thread alone.  Blocks start at
  * output row 0 whatever `first` is, so that parts computed apart equal
- * the whole.
+ * the whole; parts of the channels transform the whole input band.
  */
-void     perc_winograd_forward_rows  (const PercConv *conv,
+void     perc_winograd_forward_part  (const PercConv *conv,
                                       const float    *src,
                                       int             height,
                                       int             width,
                                       float          *dst,
                                       float          *scratch,
                                       int             first,
-                                      int             end);
+                                      int             end,
+                                      int             c0,
+                                      int             c1);
 
 G_END_DECLS
 

@@ -158,6 +158,79 @@ add (const float *a,
 }
 
 void
+perc_network_part (const PercNet   *net,
+                   int              i,
+                   const PercShape *shapes,
+                   int              part,
+                   int              parts,
+                   gsize           *first,
+                   gsize           *end)
+{
+  const PercOp    *op = &net->ops[i];
+  const PercShape *out = &shapes[op->dst];
+  gsize            units = op->kind == PERC_OP_CONV ? (gsize) out->h * op->out_channels :
+                           op->kind == PERC_OP_ADD ? (gsize) out->c * out->h * out->w :
+                           (gsize) shapes[op->src].c;
+
+  *first = units * part / parts;
+  *end = units * (part + 1) / parts;
+}
+
+/* Lines [l0, l1), units [x0, x1) of each, of a convolution: lines are
+ * rows and units channels, or the other way round.
+ */
+static void
+conv_block (const PercConv  *conv,
+            const PercShape *in,
+            const float     *src,
+            float           *dst,
+            float           *scratch,
+            gboolean         by_rows,
+            gsize            l0,
+            gsize            l1,
+            gsize            x0,
+            gsize            x1)
+{
+  if (l0 >= l1 || x0 >= x1)
+    return;
+  if (by_rows)
+    perc_conv_forward_part (conv, src, in->h, in->w, dst, scratch, l0, l1, x0, x1);
+  else
+    perc_conv_forward_part (conv, src, in->h, in->w, dst, scratch, x0, x1, l0, l1);
+}
+
+/* Units [u0, u1) of a convolution's output rows x channels.  Row by row
+ * where every part gets rows enough, so that each lowers or transforms
+ * only its own rows; channel by channel on short outputs, so that panels
+ * of pixels stay full.  A part is then up to three blocks: the end of a
+ * line, whole lines, the start of the next.
+ */
+static void
+conv_part (const PercConv  *conv,
+           const PercShape *in,
+           const PercShape *out,
+           const float     *src,
+           float           *dst,
+           float           *scratch,
+           gsize            u0,
+           gsize            u1,
+           int              parts)
+{
+  gboolean by_rows = out->h >= 8 * parts;
+  gsize    n = by_rows ? (gsize) conv->out_channels : (gsize) out->h;
+  gsize    a = u0 / n, b = u1 / n, ra = u0 % n, rb = u1 % n;
+
+  if (a == b)
+    {
+      conv_block (conv, in, src, dst, scratch, by_rows, a, a + 1, ra, rb);
+      return;
+    }
+  conv_block (conv, in, src, dst, scratch, by_rows, a, a + 1, ra, ra ? n : 0);
+  conv_block (conv, in, src, dst, scratch, by_rows, ra ? a + 1 : a, b, 0, n);
+  conv_block (conv, in, src, dst, scratch, by_rows, b, b + 1, 0, rb);
+}
+
+void
 perc_network_op (const PercModel *model,
                  int              i,
                  const PercShape *shapes,
@@ -170,25 +243,17 @@ perc_network_op (const PercModel *model,
   const PercShape *in = &shapes[op->src], *out = &shapes[op->dst];
   const float     *src = buffers[op->src];
   float           *dst = buffers[op->dst];
-  gsize            plane = (gsize) out->h * out->w;
+  gsize            plane = (gsize) out->h * out->w, u0, u1;
 
+  perc_network_part (model->net, i, shapes, part, parts, &u0, &u1);
   if (op->kind == PERC_OP_CONV)
-    perc_conv_forward_rows (&model->convs[i], src, in->h, in->w,
-                            dst + op->dst_channel * plane, scratch,
-                            out->h * part / parts, out->h * (part + 1) / parts);
+    conv_part (&model->convs[i], in, out, src, dst + op->dst_channel * plane, scratch, u0, u1,
+               parts);
   else if (op->kind == PERC_OP_ADD)
-    {
-      gsize n = out->c * plane, a = n * part / parts, b = n * (part + 1) / parts;
-
-      add (src + a, buffers[op->src2] + a, b - a, op->relu, dst + a);
-    }
+    add (src + u0, buffers[op->src2] + u0, u1 - u0, op->relu, dst + u0);
   else
-    {
-      int c0 = in->c * part / parts, c1 = in->c * (part + 1) / parts;
-
-      perc_maxpool (src + (gsize) c0 * in->h * in->w, c1 - c0, in->h, in->w,
-                    op->kernel, op->stride, op->pad, dst + c0 * plane, out->h, out->w);
-    }
+    perc_maxpool (src + u0 * in->h * in->w, u1 - u0, in->h, in->w, op->kernel, op->stride,
+                  op->pad, dst + u0 * plane, out->h, out->w);
 }
 
 /* The checks every run makes before the network sees an image. */

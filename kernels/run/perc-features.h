@@ -49,10 +49,24 @@ gboolean       perc_features_check_input (const PercModel *model,
                                           const PercImage *image,
                                           GError         **error);
 
+/* The units of op i that part `part` of `parts` computes, [first, end):
+ * of a convolution's output rows x channels (a unit is one channel of one
+ * row: all units of an op are the same work), of a pooling's channels, of
+ * an addition's elements.  Parts take every unit once, in turn, each
+ * within one unit of 1/parts of them, so that threads share every op
+ * evenly.
+ */
+void           perc_network_part     (const PercNet   *net,
+                                      int              i,
+                                      const PercShape *shapes,
+                                      int              part,
+                                      int              parts,
+                                      gsize           *first,
+                                      gsize           *end);
+
 /* Runs part `part` of `parts` of op i of the model's network alone (all
- * of it with 0 of 1): parts split a convolution's output rows, a pooling's
- * channels, an addition's elements, so that threads can share the op.
- * `buffers` holds every buffer of `shapes`; `scratch`, one per thread,
+ * of it with 0 of 1; perc_network_part () says which units).  `buffers`
+ * holds every buffer of `shapes`; `scratch`, one per thread,
  * perc_network_scratch () floats.  Runs in the calling thread.
  */
 void           perc_network_op       (const PercModel *model,

@@ -4,7 +4,8 @@
  * buffer lives from the first op that writes it to the last step that
  * reads it.  Images side by side run on their own, without a hand-over
  * per op: each has its own part of the arena, and keeps its taps to the
- * end.
+ * end; a tap is reduced by the thread that completes it second, while the
+ * other goes on.
  */
 #include "run/perc-arena.h"
 #include "perc-error.h"
@@ -25,6 +26,7 @@ struct _PercPair
   int              n_buffers;
   PercShape       *shapes;       /* per buffer, for the current input */
   int              tap_op[PERC_MAX_TAPS];  /* the op that completes each tap */
+  int              order[PERC_MAX_TAPS];   /* the taps in the order ops complete them */
   PercBlock       *blocks;       /* per image and buffer */
   float          **views[2];     /* per image and buffer */
   float           *arena;
@@ -47,6 +49,16 @@ struct _PercPair
   int              done;         /* of them, finished */
   int              first, end, image, parts;
   gboolean         quit;
+
+  /* The current run's reductions (side by side, under the lock): ops
+   * finished per image, taps reduced so far (of `order`), whether a
+   * thread is reducing one.
+   */
+  PercTapPair      reduce;
+  gpointer         data;
+  int              finished[2];
+  int              reduced;
+  gboolean         reducing;
 };
 
 int
@@ -142,6 +154,10 @@ perc_pair_new (const PercModel *model)
     for (int i = 0; i < model->net->n_ops; i++)
       if (model->net->ops[i].dst == model->net->taps[l])
         p->tap_op[l] = i;
+  for (int i = 0, n = 0; i < model->net->n_ops; i++)
+    for (int l = 0; l < model->net->n_taps; l++)
+      if (p->tap_op[l] == i)
+        p->order[n++] = l;
   g_mutex_init (&p->lock);
   g_cond_init (&p->cond);
   return p;
@@ -170,6 +186,34 @@ perc_pair_free (PercPair *p)
   g_free (p);
 }
 
+/* Image k has finished ops [0, i]: reduces, one at a time, the taps both
+ * images now have, unless another thread is at it (it goes on with
+ * these).
+ */
+static void
+reduce_ready (PercPair *p,
+              int       k,
+              int       i)
+{
+  const PercNet *net = p->model->net;
+
+  g_mutex_lock (&p->lock);
+  p->finished[k] = i + 1;
+  while (!p->reducing && p->reduced < net->n_taps &&
+         p->tap_op[p->order[p->reduced]] < MIN (p->finished[0], p->finished[1]))
+    {
+      int l = p->order[p->reduced], b = net->taps[l];
+
+      p->reducing = TRUE;
+      g_mutex_unlock (&p->lock);
+      p->reduce (l, &p->shapes[b], p->views[0][b], p->views[1][b], p->data);
+      g_mutex_lock (&p->lock);
+      p->reduced++;
+      p->reducing = FALSE;
+    }
+  g_mutex_unlock (&p->lock);
+}
+
 static gpointer
 helper (gpointer data)
 {
@@ -195,8 +239,13 @@ helper (gpointer data)
       parts = p->parts;
       g_mutex_unlock (&p->lock);
       for (int i = first; i < end; i++)
-        perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[h->index + 1],
-                         parts == 1 ? 0 : h->index + 1, parts);
+        {
+          perc_network_op (p->model, i, p->shapes, p->views[image], p->scratch[h->index + 1],
+                           parts == 1 ? 0 : h->index + 1, parts);
+          /* Alone on an image: the images side by side. */
+          if (parts == 1)
+            reduce_ready (p, image, i);
+        }
       g_mutex_lock (&p->lock);
       p->done++;
       g_cond_broadcast (&p->cond);
@@ -235,41 +284,20 @@ wait_done (PercPair *p)
   g_mutex_unlock (&p->lock);
 }
 
-/* How many threads an op is worth sharing between: a hand-over costs
- * some microseconds, as much as a product of a few million operations.
+/* Op i of both images, in lockstep, shared between n threads.  Split,
+ * image 1's op must wait for image 0's: the plan lets it reuse memory
+ * image 0's has just read.
  */
-static int
-sharing (const PercNet   *net,
-         int              i,
-         const PercShape *shapes,
-         int              n)
-{
-  const PercOp    *op = &net->ops[i];
-  const PercShape *out = &shapes[op->dst];
-  double           work = (double) out->h * out->w *
-                          (op->kind == PERC_OP_CONV ?
-                           2.0 * op->out_channels * op->in_channels * op->kernel * op->kernel :
-                           out->c);
-
-  return (int) CLAMP (work / 2e6, 1.0, (double) n);
-}
-
-/* Op i of both images, in lockstep, shared between up to n threads. */
 static void
 run_op (PercPair *p,
         int       i,
         int       n)
 {
-  int parts = sharing (p->model->net, i, p->shapes, n);
-
-  /* Split, image 1's op must wait for image 0's: the plan lets it reuse
-   * memory image 0's has just read.
-   */
   for (int k = 0; k < 2; k++)
-    if (parts > 1)
+    if (n > 1)
       {
-        post (p, i, i + 1, k, parts, parts - 1);
-        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, parts);
+        post (p, i, i + 1, k, n, n - 1);
+        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, n);
         wait_done (p);
       }
     else
@@ -283,7 +311,8 @@ perc_pair_run (PercPair        *p,
                gboolean         scaling,
                PercThreads      threads,
                int              n_threads,
-               PercTapPair      func,
+               PercTapPair      reduce,
+               PercTapDone      done,
                gpointer         data,
                GError         **error)
 {
@@ -318,20 +347,41 @@ perc_pair_run (PercPair        *p,
     }
   if (threads == PERC_THREADS_IMAGES)
     {
+      int delivered = 0, reduced;
+
+      p->reduce = reduce;
+      p->data = data;
+      p->finished[0] = p->finished[1] = 0;
+      p->reduced = 0;
       post (p, 0, net->n_ops, 1, 1, 1);
       for (int i = 0; i < net->n_ops; i++)
-        perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
+        {
+          perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
+          reduce_ready (p, 0, i);
+          g_mutex_lock (&p->lock);
+          reduced = p->reduced;
+          g_mutex_unlock (&p->lock);
+          for (; delivered < reduced; delivered++)
+            done (p->order[delivered], data);
+        }
+      /* The helper has stopped: what it left is the caller's. */
       wait_done (p);
+      reduce_ready (p, 0, net->n_ops - 1);
+      for (; delivered < net->n_taps; delivered++)
+        done (p->order[delivered], data);
+      return TRUE;
     }
   for (int i = 0; i < net->n_ops; i++)
     {
-      if (threads != PERC_THREADS_IMAGES)
-        run_op (p, i, n_threads);
+      run_op (p, i, n_threads);
       /* The taps this op completes: no later op writes them. */
       for (int l = 0; l < net->n_taps; l++)
         if (p->tap_op[l] == i)
-          func (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
-                p->views[1][net->taps[l]], data);
+          {
+            reduce (l, &p->shapes[net->taps[l]], p->views[0][net->taps[l]],
+                    p->views[1][net->taps[l]], data);
+            done (l, data);
+          }
     }
   return TRUE;
 }

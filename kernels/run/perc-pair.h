@@ -22,6 +22,10 @@ typedef void (*PercTapPair) (int              l,
                              const float     *b,
                              gpointer         data);
 
+/* Told, in the calling thread, that layer l's PercTapPair has returned. */
+typedef void (*PercTapDone) (int              l,
+                             gpointer         data);
+
 /* How the work uses threads.  The images side by side run apart in two,
  * with no hand-over until the end, but each keeps its taps until then;
  * split, every op's output is shared between any number, which needs no
@@ -49,8 +53,12 @@ PercPair *perc_pair_new   (const PercModel *model);
 void      perc_pair_free  (PercPair        *pair);
 
 /* Runs images a and b (of the same size) through the network, handing
- * every tap pair to `func` in the order the network computes them, in the
- * calling thread.  Fails as perc_extractor_run () does, before any work.
+ * every tap pair to `reduce` in the order the network computes them, one
+ * at a time, and telling `done` after each.  With the images side by
+ * side, `reduce` runs in whichever thread has the second image's tap,
+ * while the other goes on; else in the calling thread.  `done` always
+ * runs in the calling thread, and for every tap before this returns.
+ * Fails as perc_extractor_run () does, before any work.
  */
 gboolean  perc_pair_run   (PercPair        *pair,
                            const PercImage *a,
@@ -58,7 +66,8 @@ gboolean  perc_pair_run   (PercPair        *pair,
                            gboolean         scaling,
                            PercThreads      threads,
                            int              n_threads,
-                           PercTapPair      func,
+                           PercTapPair      reduce,
+                           PercTapDone      done,
                            gpointer         data,
                            GError         **error);
 

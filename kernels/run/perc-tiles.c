@@ -345,20 +345,9 @@ typedef struct
   gboolean               stop;          /* the progress callback said so */
 } Tile;
 
-/* After layer l of a tile. */
-static void
-report (Tile *t,
-        int   l)
-{
-  const PercTileOptions *o = t->o;
-
-  if (o->progress && !t->stop &&
-      !o->progress (t->done + t->share * (l + 1) / t->w->plan.n_layers, o->progress_data))
-    t->stop = TRUE;
-}
-
 /* Reduces layer l of the crop: its share of the layer's sum (or layer
  * statistics) over the positions the tile owns, and its distance map.
+ * Runs in any of the pair's threads, one layer at a time.
  */
 static void
 reduce (int              l,
@@ -370,7 +359,6 @@ reduce (int              l,
   Tile                  *t = data;
   PercTiler             *w = t->w;
   const Plan            *p = &w->plan;
-  const PercTileOptions *o = t->o;
   const Owned           *own = &t->own[l];
   gsize                  n = (gsize) s->h * s->w;
   int                    ox = t->cx0 / p->reach[l].stride, oy = t->cy0 / p->reach[l].stride;
@@ -383,24 +371,36 @@ reduce (int              l,
   perc_layer_sum_add (&w->sums[l], p->model, t->metric, l, s, f0, f1,
                       own->x0 - ox, own->y0 - oy, own->x1 - ox, own->y1 - oy, d,
                       d ? perc_reserve (&w->scratch, &w->scratch_size, 2 * n) : NULL);
-  if (!d)
-    {
-      report (t, l);
-      return;
-    }
+}
+
+/* After layer l of a tile, in the calling thread: the layer's own map if
+ * it is asked for, and the progress.
+ */
+static void
+deliver (int      l,
+         gpointer data)
+{
+  Tile                  *t = data;
+  PercTiler             *w = t->w;
+  const PercTileOptions *o = t->o;
+  const Owned           *own = &t->own[l];
 
   if (o->write && o->layer_grid && o->layer == l && own->x0 < own->x1 && own->y0 < own->y1)
     {
-      PercRect r = { own->x0, own->y0, own->x1 - own->x0, own->y1 - own->y0 };
-      float   *m = perc_reserve (&w->map, &w->map_size, (gsize) r.width * r.height);
+      const Plan *p = &w->plan;
+      int         ox = t->cx0 / p->reach[l].stride, oy = t->cy0 / p->reach[l].stride;
+      PercRect    r = { own->x0, own->y0, own->x1 - own->x0, own->y1 - own->y0 };
+      float      *m = perc_reserve (&w->map, &w->map_size, (gsize) r.width * r.height);
 
       for (int y = 0; y < r.height; y++)
         memcpy (m + (gsize) y * r.width,
-                d + (gsize) (r.y + y - oy) * s->w + (r.x - ox),
+                w->diff[l] + (gsize) (r.y + y - oy) * w->shape[l].w + (r.x - ox),
                 r.width * sizeof (float));
       o->write (&r, m, o->write_data);
     }
-  report (t, l);
+  if (o->progress && !t->stop &&
+      !o->progress (t->done + t->share * (l + 1) / w->plan.n_layers, o->progress_data))
+    t->stop = TRUE;
 }
 
 static gboolean
@@ -453,7 +453,7 @@ run_tile (PercTiler             *w,
     }
   if (!perc_pair_run (w->pair, &images[0], &images[1],
                       perc_calibration_scales (metric->calibration),
-                      w->threads, w->n_threads, reduce, &t, error))
+                      w->threads, w->n_threads, reduce, deliver, &t, error))
     return FALSE;
   if (t.stop)
     {

@@ -67,7 +67,9 @@ test_conv_dispatch (void)
       g_assert_cmpint (winograd, ==, cases[ci].winograd &&
                                      (double) oh * ow * conv.in_channels * conv.out_channels >=
                                      (double) PERC_CONV_WINOGRAD_MIN_WORK *
-                                     (conv.in_channels + conv.out_channels));
+                                     (conv.in_channels + conv.out_channels) &&
+                                     2 * ((oh + 3) / 4) * ((ow + 3) / 4) >=
+                                     test_microkernel ()->pixels);
       /* Case 1 at its size: a layer that can take Winograd's blocks, lowered. */
       if (i == 2)
         g_assert_false (winograd);
@@ -77,7 +79,7 @@ test_conv_dispatch (void)
       g_assert_true (!conv.winograd_m || conv.winograd_weight > start);
       scratch = g_new (float, perc_conv_scratch_size (&conv, h, w) + 1);
 
-      perc_conv_forward_rows (&conv, src, h, w, got, scratch, 0, oh);
+      perc_conv_forward_part (&conv, src, h, w, got, scratch, 0, oh, 0, conv.out_channels);
       naive_conv (src, conv.in_channels, h, w, weight, bias, conv.out_channels,
                   conv.kernel, conv.stride, conv.pad, conv.relu, want);
       for (gsize j = 0; j < n_out; j++)
@@ -93,13 +95,38 @@ test_conv_dispatch (void)
         {
           for (gsize j = 0; j < n_out; j++)
             parts[j] = UNTOUCHED;
-          perc_conv_forward_rows (&conv, src, h, w, parts, scratch, cuts[c], oh);
+          perc_conv_forward_part (&conv, src, h, w, parts, scratch, cuts[c], oh, 0,
+                                  conv.out_channels);
           for (int o = 0; o < conv.out_channels; o++)
             for (gsize j = 0; j < (gsize) cuts[c] * row; j++)
               g_assert_cmpfloat (parts[(gsize) o * oh * ow + j], ==, UNTOUCHED);
-          perc_conv_forward_rows (&conv, src, h, w, parts, scratch, 0, cuts[c]);
+          perc_conv_forward_part (&conv, src, h, w, parts, scratch, 0, cuts[c], 0,
+                                  conv.out_channels);
           g_assert_cmpmem (parts, n_out * sizeof (float), got, n_out * sizeof (float));
         }
+      /* Cut between channels, inside a panel of weights and on its edge,
+       * and a block of rows and channels.
+       */
+      {
+        int splits[] = { 1, 5, test_microkernel ()->outputs, conv.out_channels - 1 };
+
+        for (guint c = 0; c < G_N_ELEMENTS (splits); c++)
+          {
+            int cc = MIN (splits[c], conv.out_channels - 1);
+
+            for (gsize j = 0; j < n_out; j++)
+              parts[j] = UNTOUCHED;
+            perc_conv_forward_part (&conv, src, h, w, parts, scratch, 0, oh, cc,
+                                    conv.out_channels);
+            for (gsize j = 0; j < (gsize) cc * oh * ow; j++)
+              g_assert_cmpfloat (parts[j], ==, UNTOUCHED);
+            perc_conv_forward_part (&conv, src, h, w, parts, scratch, oh / 2, oh, 0, cc);
+            for (gsize j = 0; j < (gsize) oh / 2 * ow; j++)
+              g_assert_cmpfloat (parts[j], ==, UNTOUCHED);
+            perc_conv_forward_part (&conv, src, h, w, parts, scratch, 0, oh / 2, 0, cc);
+            g_assert_cmpmem (parts, n_out * sizeof (float), got, n_out * sizeof (float));
+          }
+      }
 
       g_free (src); g_free (weight); g_free (bias); g_free (got); g_free (want);
       g_free (parts); g_free (packed); g_free (scratch);

@@ -48,7 +48,8 @@ test_conv (void)
       conv.weight = weight;
       conv.bias = bias;
       conv.packed_weight = perc_lowered_pack (&conv, packed);
-      perc_lowered_forward_rows (&conv, src, cases[i].h, cases[i].w, got, scratch, 0, oh);
+      perc_lowered_forward_part (&conv, src, cases[i].h, cases[i].w, got, scratch, 0, oh, 0,
+                                 conv.out_channels);
       naive_conv (src, conv.in_channels, cases[i].h, cases[i].w, weight, bias,
                   conv.out_channels, conv.kernel, conv.stride, conv.pad,
                   conv.relu, want);

@@ -56,11 +56,14 @@ test_microkernel_tiles (void)
           g_assert_cmpfloat (packed[o / k->outputs * panel + (gsize) d * k->outputs + o % k->outputs],
                              ==, o < rows ? weights[(gsize) o * depth + d] : 0.0f);
 
-      /* Every panel, whole tiles and tiles cut to fewer rows or columns. */
+      /* Every panel, whole tiles and tiles cut to fewer rows or columns,
+       * or starting at a later row of the panel.
+       */
       for (int p = 0; p < 3; p++)
-        for (int cut = 0; cut < 4; cut++)
+        for (int cut = 0; cut < 8; cut++)
           {
-            int tile_rows = MIN (k->outputs, rows - p * k->outputs);
+            int skip = cut & 4 ? MIN (2, rows - p * k->outputs - 1) : 0;
+            int tile_rows = MIN (k->outputs, rows - p * k->outputs) - skip;
             int tile_cols = k->pixels;
 
             if (cut & 1)
@@ -70,8 +73,8 @@ test_microkernel_tiles (void)
             for (gsize i = 0; i < (gsize) k->outputs * ldc; i++)
               c[i] = UNTOUCHED;
             perc_microkernel_tile (k, depth, image, packed + p * panel, c, ldc,
-                                   tile_rows, tile_cols);
-            naive_product (weights + (gsize) p * k->outputs * depth, image, tile_rows,
+                                   skip, tile_rows, tile_cols);
+            naive_product (weights + ((gsize) p * k->outputs + skip) * depth, image, tile_rows,
                            tile_cols, depth, k->pixels, want, ldc);
             for (int o = 0; o < k->outputs; o++)
               for (gsize x = 0; x < ldc; x++)

@@ -60,12 +60,12 @@ test_winograd (void)
       wino.winograd_weight = perc_winograd_weights (&conv, m, transformed);
       scratch = g_new (float, MAX (perc_lowered_scratch_size (&conv, h, w),
                                    perc_winograd_scratch_size (&wino, h, w)));
-      perc_winograd_forward_rows (&wino, src, h, w, got, scratch, 0, oh);
+      perc_winograd_forward_part (&wino, src, h, w, got, scratch, 0, oh, 0, conv.out_channels);
       if (cases[i].naive)
         naive_conv (src, conv.in_channels, h, w, weight, bias, conv.out_channels,
                     conv.kernel, 1, conv.pad, conv.relu, want);
       else
-        perc_lowered_forward_rows (&conv, src, h, w, want, scratch, 0, oh);
+        perc_lowered_forward_part (&conv, src, h, w, want, scratch, 0, oh, 0, conv.out_channels);
       for (gsize j = 0; j < n_out; j++)
         peak = MAX (peak, fabs (want[j]));
       err = max_abs_diff (got, want, n_out);
@@ -74,8 +74,8 @@ test_winograd (void)
       g_assert_cmpfloat (err, <=, 2e-5 * MAX (1.0, peak));
 
       /* A cut inside a block: both parts compute that block. */
-      perc_winograd_forward_rows (&wino, src, h, w, parts, scratch, 0, cut);
-      perc_winograd_forward_rows (&wino, src, h, w, parts, scratch, cut, oh);
+      perc_winograd_forward_part (&wino, src, h, w, parts, scratch, 0, cut, 0, conv.out_channels);
+      perc_winograd_forward_part (&wino, src, h, w, parts, scratch, cut, oh, 0, conv.out_channels);
       g_assert_cmpmem (parts, n_out * sizeof (float), got, n_out * sizeof (float));
 
       g_free (src); g_free (weight); g_free (bias); g_free (transformed);

@@ -1,11 +1,13 @@
 /* The pair runner (perc-pair.h): one thread, the two images in two
  * threads and every op split between two threads hand the callback the
- * same taps, bit for bit, in the same order, in the calling thread; the
- * same as the extractor computes for each image alone.  For a SqueezeNet,
- * an AlexNet and ResNets (basic and bottleneck blocks) at an odd small
- * size and at one where the first convolutions are large enough to be
- * split; one runner reused across sizes and ways; bad input refused
- * before any work.
+ * same taps, bit for bit, in the same order, one at a time, each told
+ * done in the calling thread; the same as the extractor computes for each
+ * image alone.  For a SqueezeNet, an AlexNet and ResNets (basic and
+ * bottleneck blocks) at an odd small size and at one where the first
+ * convolutions are large enough to be split; one runner reused across
+ * sizes and ways; bad input refused before any work.  Shared between
+ * threads, every op is split evenly (each thread's share of the
+ * multiply-adds) and each part writes exactly its own outputs.
  */
 #include <math.h>
 #include <string.h>
@@ -27,7 +29,9 @@ static const char *const thread_names[] = {
 typedef struct
 {
   GThread   *caller;
+  gint       reducing;             /* atomic: a reduction is running */
   int        calls;
+  int        done;                 /* taps told done, in the caller */
   int        layer[PERC_MAX_TAPS];
   PercShape  shape[PERC_MAX_TAPS];
   float     *data[PERC_MAX_TAPS][2];
@@ -43,13 +47,28 @@ record (int              l,
   Taps *t = data;
   gsize n = (gsize) shape->c * shape->h * shape->w;
 
-  g_assert_true (g_thread_self () == t->caller);
+  /* One at a time, in any of the runner's threads. */
+  g_assert_true (g_atomic_int_compare_and_exchange (&t->reducing, 0, 1));
   g_assert_cmpint (t->calls, <, PERC_MAX_TAPS);
   t->layer[t->calls] = l;
   t->shape[t->calls] = *shape;
   t->data[t->calls][0] = g_memdup2 (a, n * sizeof (float));
   t->data[t->calls][1] = g_memdup2 (b, n * sizeof (float));
   t->calls++;
+  g_atomic_int_set (&t->reducing, 0);
+}
+
+/* In the caller, after the tap's reduction, in the same order. */
+static void
+recorded (int      l,
+          gpointer data)
+{
+  Taps *t = data;
+
+  g_assert_true (g_thread_self () == t->caller);
+  g_assert_cmpint (t->done, <, g_atomic_int_get (&t->calls));
+  g_assert_cmpint (t->layer[t->done], ==, l);
+  t->done++;
 }
 
 static void
@@ -87,8 +106,10 @@ run (PercPair *pair, const PercImage *a, const PercImage *b, gboolean scaling,
 
   taps_clear (t);
   t->caller = g_thread_self ();
-  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, n_threads, record, t, &error));
+  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, n_threads, record, recorded, t,
+                                &error));
   g_assert_no_error (error);
+  g_assert_cmpint (t->done, ==, t->calls);
 }
 
 static void
@@ -259,11 +280,13 @@ test_refused (void)
   for (PercThreads threads = PERC_THREADS_ONE; threads <= PERC_THREADS_SPLIT; threads++)
     {
       t.caller = g_thread_self ();
-      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, 2, record, &t, &error));
+      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, 2, record, recorded, &t,
+                                     &error));
       g_assert_error (error, PERC_ERROR, PERC_ERROR_INPUT);
       g_assert_nonnull (strstr (error->message, "NaN value at pixel (5, 7)"));
       g_clear_error (&error);
-      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, 2, record, &t, &error));
+      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, 2, record, recorded,
+                                     &t, &error));
       g_assert_nonnull (strstr (error->message, "the squeeze network needs at least 17x17"));
       g_clear_error (&error);
       g_assert_cmpint (t.calls, ==, 0);
@@ -282,6 +305,164 @@ test_refused (void)
   g_free (path);
 }
 
+/* The units of op i, as perc_network_part () counts them, from the op's
+ * definition; and the multiply-adds of each.
+ */
+static gsize
+op_units (const PercOp *op, const PercShape *shapes, double *macs)
+{
+  const PercShape *out = &shapes[op->dst];
+
+  *macs = 0;
+  if (op->kind == PERC_OP_CONV)
+    {
+      *macs = (double) out->w * op->in_channels * op->kernel * op->kernel;
+      return (gsize) out->h * op->out_channels;
+    }
+  return op->kind == PERC_OP_ADD ? (gsize) out->c * out->h * out->w : (gsize) shapes[op->src].c;
+}
+
+/* Shared between N = 2..16 threads, every op's units go to one part each,
+ * and each thread's multiply-adds over the whole network are within 5 % of
+ * 1/N of them: every built-in network at 64, 256 and 1024 pixels.
+ */
+static void
+test_balance (void)
+{
+  static const int sides[] = { 64, 256, 1024 };
+  double           worst = 0;
+
+  for (const PercNetInfo *info = perc_net_builtins (); info->name; info++)
+    {
+      PercNet   *net = perc_net_new_builtin (info->name, NULL);
+      PercShape *shapes = g_new (PercShape, net->n_buffers);
+
+      for (guint s = 0; s < G_N_ELEMENTS (sides); s++)
+        {
+          g_assert_true (perc_net_shapes (net, sides[s], sides[s], shapes));
+          for (int n = 2; n <= 16; n++)
+            {
+              double share[16] = { 0 }, total = 0;
+
+              for (int i = 0; i < net->n_ops; i++)
+                {
+                  double macs;
+                  gsize  units = op_units (&net->ops[i], shapes, &macs), next = 0;
+
+                  for (int t = 0; t < n; t++)
+                    {
+                      gsize first, end;
+
+                      perc_network_part (net, i, shapes, t, n, &first, &end);
+                      g_assert_cmpuint (first, ==, next);
+                      g_assert_cmpuint (end, >=, first);
+                      next = end;
+                      share[t] += (end - first) * macs;
+                      total += (end - first) * macs;
+                    }
+                  g_assert_cmpuint (next, ==, units);
+                }
+              for (int t = 0; t < n; t++)
+                {
+                  double off = fabs (share[t] * n / total - 1);
+
+                  worst = MAX (worst, off);
+                  if (off > 0.05)
+                    g_error ("%s at %d, %d threads: thread %d has %.2f %% of the "
+                             "multiply-adds, not %.2f %%", info->name, sides[s], n, t,
+                             100 * share[t] / total, 100.0 / n);
+                }
+            }
+        }
+      g_free (shapes);
+      perc_net_free (net);
+    }
+  if (g_test_verbose ())
+    g_printerr ("  each thread within %.3f %% of 1/N of the multiply-adds\n", 100 * worst);
+}
+
+/* Each part of an op writes exactly its units, nothing else: every op of
+ * a SqueezeNet and a ResNet at 64 x 64 and 40 x 90, split 2 to 16 ways.
+ */
+static void
+check_parts_write (const char *path)
+{
+  static const int sizes[][2] = { { 64, 64 }, { 40, 90 } };
+  const float      untouched = -12345.0f;
+  PercModel       *model = perc_model_load (path, test_microkernel (), NULL);
+  const PercNet   *net = model->net;
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      PercShape *shapes = g_new (PercShape, net->n_buffers);
+      float    **buffers = g_new (float *, net->n_buffers);
+      float     *scratch;
+
+      g_assert_true (perc_net_shapes (net, sizes[s][0], sizes[s][1], shapes));
+      scratch = g_new (float, perc_network_scratch (model, shapes) + 1);
+      for (int b = 0; b < net->n_buffers; b++)
+        {
+          gsize n = (gsize) shapes[b].c * shapes[b].h * shapes[b].w;
+
+          buffers[b] = g_new (float, n);
+          for (gsize j = 0; j < n; j++)
+            buffers[b][j] = (float) ((j * 2654435761u) % 1000) / 1000.0f;
+        }
+      for (int i = 0; i < net->n_ops; i++)
+        {
+          const PercOp    *op = &net->ops[i];
+          const PercShape *out = &shapes[op->dst];
+          gsize            plane = (gsize) out->h * out->w;
+          gsize            c0 = op->kind == PERC_OP_CONV ? op->dst_channel : 0;
+          gsize            c1 = op->kind == PERC_OP_CONV ? c0 + op->out_channels : (gsize) out->c;
+          gsize            per_unit = op->kind == PERC_OP_CONV ? (gsize) out->w :
+                                      op->kind == PERC_OP_ADD ? 1 : plane;
+
+          gsize            size = (gsize) out->c * plane;
+          float           *saved = g_memdup2 (buffers[op->dst], size * sizeof (float));
+
+          /* Its channels of dst untouched, the others (another op's) kept. */
+          for (int n = 2; n <= 16; n++)
+            for (int t = 0; t < n; t++)
+              {
+                gsize first, end, written = 0;
+
+                for (gsize j = c0 * plane; j < c1 * plane; j++)
+                  buffers[op->dst][j] = untouched;
+                perc_network_op (model, i, shapes, buffers, scratch, t, n);
+                for (gsize j = 0; j < size; j++)
+                  if (j < c0 * plane || j >= c1 * plane)
+                    g_assert_cmpfloat (buffers[op->dst][j], ==, saved[j]);
+                  else if (buffers[op->dst][j] != untouched)
+                    written++;
+                perc_network_part (net, i, shapes, t, n, &first, &end);
+                g_assert_cmpuint (written, ==, (end - first) * per_unit);
+              }
+          g_free (saved);
+          /* The next op reads this one's whole output. */
+          perc_network_op (model, i, shapes, buffers, scratch, 0, 1);
+        }
+      for (int b = 0; b < net->n_buffers; b++)
+        g_free (buffers[b]);
+      g_free (buffers);
+      g_free (scratch);
+      g_free (shapes);
+    }
+  perc_model_free (model);
+}
+
+static void
+test_parts_write (void)
+{
+  char *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
+
+  check_parts_write (path);
+  g_free (path);
+  path = synth_resnet (tmpdir, "resnet-b2", "bottleneck", "1,2", "unweighted", 13);
+  check_parts_write (path);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,5 +471,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pair/alex", test_alex);
   g_test_add_func ("/pair/resnet", test_resnet);
   g_test_add_func ("/pair/refused", test_refused);
+  g_test_add_func ("/pair/balance", test_balance);
+  g_test_add_func ("/pair/parts-write", test_parts_write);
   return g_test_run ();
 }
