@@ -2,11 +2,11 @@
 // ONNX Runtime's CPU engine (npm's onnxruntime-node), for tests/benchmark.py.
 //
 //   node tests/bench-ort.mjs [--ort-dir DIR] [--images FILE] [--dump FILE] [--seed N]
-//                            MODEL SIZE THREADS RUNS
+//                            [--batch B] MODEL SIZE THREADS RUNS
 //
-// MODEL takes two inputs x0 and x1 (1 x 3 x SIZE x SIZE, float32, values in
-// [-1, 1]) and gives "distance" (and, for the spatial graph, "spatial", the
-// 1 x 1 x SIZE x SIZE map).  The session: intraOpNumThreads = THREADS,
+// MODEL takes two inputs x0 and x1 (B x 3 x SIZE x SIZE, float32, values in
+// [-1, 1]; B is 1 unless --batch says) and gives "distance" (and, for the
+// spatial graph, "spatial", the B x 1 x SIZE x SIZE map).  The session: intraOpNumThreads = THREADS,
 // interOpNumThreads = 1, graphOptimizationLevel 'all', executionProviders
 // ['cpu'], everything else ORT's defaults.  The images are random, made as
 // benchmark.py makes PyTorch's (x0 uniform in [-1, 1], x1 = x0 plus uniform
@@ -31,12 +31,12 @@ function usage(message) {
   if (message)
     process.stderr.write("bench-ort: " + message + "\n");
   process.stderr.write("usage: node bench-ort.mjs [--ort-dir DIR] [--images FILE] [--dump FILE] "
-                       + "[--seed N] MODEL SIZE THREADS RUNS\n");
+                       + "[--seed N] [--batch B] MODEL SIZE THREADS RUNS\n");
   process.exit(2);
 }
 
 const options = { ortDir: process.env.GEGL_PERCEPTUAL_ORT_DIR || null, images: null,
-                  dump: null, seed: 1 };
+                  dump: null, seed: 1, batch: 1 };
 const positional = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -51,6 +51,8 @@ for (let i = 0; i < argv.length; i++) {
     options.dump = argv[++i];
   else if (a === "--seed" && i + 1 < argv.length)
     options.seed = Number(argv[++i]);
+  else if (a === "--batch" && i + 1 < argv.length)
+    options.batch = Number(argv[++i]);
   else if (a.startsWith("--"))
     usage("unknown option " + a);
   else
@@ -60,8 +62,8 @@ if (positional.length !== 4)
   usage("needs MODEL SIZE THREADS RUNS");
 const [modelPath] = positional;
 const [size, threads, runs] = positional.slice(1).map(Number);
-if (!(size > 0) || !(threads > 0) || !(runs >= 0))
-  usage("SIZE and THREADS must be positive, RUNS at least 0");
+if (!(size > 0) || !(threads > 0) || !(runs >= 0) || !(options.batch > 0))
+  usage("SIZE, THREADS and B must be positive, RUNS at least 0");
 
 const require = createRequire(options.ortDir
                               ? path.join(path.resolve(options.ortDir), "node_modules", "_.js")
@@ -95,7 +97,7 @@ function generator(seed) {
 }
 
 function images(n) {
-  const count = 3 * n * n;
+  const count = options.batch * 3 * n * n;
   if (options.images) {
     const bytes = fs.readFileSync(options.images);
     if (bytes.length !== 2 * count * 4)
@@ -124,7 +126,7 @@ const session = await ort.InferenceSession.create(modelPath, {
 const createS = (performance.now() - t0) / 1e3;
 
 const [x0, x1] = images(size);
-const dims = [1, 3, size, size];
+const dims = [options.batch, 3, size, size];
 const feeds = { x0: new ort.Tensor("float32", x0, dims), x1: new ort.Tensor("float32", x1, dims) };
 
 let t = performance.now();
@@ -148,7 +150,8 @@ for (let r = 0; r < runs; r++) {
 }
 
 process.stdout.write(JSON.stringify({
-  model: path.basename(modelPath), size, threads, runs, outputs, ort_version: version,
+  model: path.basename(modelPath), size, batch: options.batch, threads, runs, outputs,
+  ort_version: version,
   times_s: times, warmup_s: warmupS, create_s: createS, distance,
   base_rss_mib: Math.round(baseRssMiB * 10) / 10,
   peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024 * 10) / 10,

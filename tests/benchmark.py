@@ -56,7 +56,10 @@ What it does:
     bench-distance takes a memory budget; the others' figures extrapolated);
   * a targets table: ours against ORT (>= 1.5x) and PyTorch
     (>= 3x), scalar and spatial, per case and thread count; and
-    our speed-up from 1 to 2 threads at 1024x1024 (>= 1.8x).
+    our speed-up from 1 to 2 threads at 1024x1024 (>= 1.8x);
+  * 2AFC throughput on 64x64 triplets (tests/bench_2afc.py): our 2afc
+    command on PNG files, ORT and PyTorch in batches of 50 as the official
+    evaluation runs them, and its target (>= 2x ORT).
 
 onnxruntime-node is looked for in --ort-dir DIR (a folder holding
 node_modules/onnxruntime-node), else $GEGL_PERCEPTUAL_ORT_DIR, else the cache
@@ -91,6 +94,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "reference"))
+sys.path.insert(0, os.path.join(HERE, "support"))
+
+import bench_2afc  # noqa: E402 -- found through the path above
 
 CALIBRATION = "lpips-v0.1"
 SEED = 1
@@ -477,13 +483,14 @@ class _Graph:
 
 def export_onnx(torch, model, kind, path):
     """Export `model`'s scalar or spatial graph to `path` (opset 17, float32,
-    inputs x0 and x1 of dynamic height and width; outputs "distance" and,
-    for the spatial graph, "spatial")."""
+    inputs x0 and x1 of dynamic batch, height and width; outputs "distance"
+    and, for the spatial graph, "spatial")."""
     x0, x1 = torch_images(torch, TRACE_SIZE)
     outputs = ["distance"] if kind == "scalar" else ["distance", "spatial"]
-    axes = {name: {2: "height", 3: "width"} for name in ("x0", "x1")}
+    axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x0", "x1")}
+    axes["distance"] = {0: "batch"}
     if kind == "spatial":
-        axes["spatial"] = {2: "height", 3: "width"}
+        axes["spatial"] = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(_Graph.make(torch, model, kind), (x0, x1), path,
@@ -796,6 +803,97 @@ def measure(engine, rec, ctx):
     cpu[1] += c1[1] - c0[1]
 
 
+def twoafc_rounds(args, ctx, engines, networks, tmp):
+    """2AFC throughput (bench_2afc.py), interleaved rounds as the speed's:
+    {(network, threads): {"ours", "ours_reading", "ort", "torch": [seconds
+    per triplet], "errors": {}}}."""
+    cli = os.path.join(args.build, "plugin", "cli", "gegl-perceptual")
+    nets = networks[:1] if args.quick else networks
+    out = {(net, t): {"ours": [], "ours_reading": [], "ort": [], "torch": [], "errors": {},
+                      "others_cpu": 0.0, "wall": 0.0}
+           for net in nets for t in THREAD_COUNTS}
+    progress("2AFC: writing %d triplets of %dx%d PNG files"
+             % (bench_2afc.TRIPLETS, bench_2afc.SIZE, bench_2afc.SIZE))
+    folder = bench_2afc.make_set(os.path.join(tmp, "bapps"))
+    for rnd in range(args.rounds):
+        k = rnd % len(engines)
+        order = engines[k:] + engines[:k]
+        for (net, threads), rec in out.items():
+            meter = LoadMeter()
+            for engine in order:
+                if engine in rec["errors"]:
+                    continue
+                progress("round %d/%d, 2AFC %s, %d thread%s: %s"
+                         % (rnd + 1, args.rounds, NAMES[net], threads, "s" * (threads > 1),
+                            LABELS[engine]))
+                err = None
+                if engine == "ours":
+                    times, err = bench_2afc.ours(cli, ctx["models"][net], folder, threads,
+                                                 ours_env(1))
+                    if times:
+                        rec["ours"].append(times[0])
+                        rec["ours_reading"].append(times[1])
+                elif engine == "ort":
+                    graphs = ctx["graphs"].get(net)
+                    if not graphs:
+                        err = ctx["ort_errors"].get(net, "no ONNX graphs")
+                    else:
+                        times, err = bench_2afc.ort(run_ort, ctx["ort"], graphs["scalar"],
+                                                    threads)
+                        if times:
+                            rec["ort"].extend(times)
+                else:
+                    rec["torch"].extend(bench_2afc.torch_times(
+                        ctx["torch"], ctx["torch_models"][net], torch_scalar, threads))
+                if err:
+                    rec["errors"][engine] = err
+            totals = meter.totals()
+            if totals:
+                rec["others_cpu"] += totals[0]
+                rec["wall"] += totals[1]
+    return out
+
+
+def twoafc_report(ort, twoafc):
+    print("2AFC throughput: %dx%d triplets, time per triplet (two distances), best and median"
+          % (bench_2afc.SIZE, bench_2afc.SIZE))
+    rows = []
+    targets = []
+    for (net, threads), rec in twoafc.items():
+        cells = [NAMES[net], str(threads)]
+        for engine in ("ours", "ours_reading", "ort", "torch"):
+            times = rec[engine]
+            name = "ours" if engine == "ours_reading" else engine
+            if not times:
+                cells += ["not installed" if engine == "ort" and not ort else
+                          "%s failed" % LABELS[name] if name in rec["errors"] else "-", ""]
+            else:
+                cells += [fmt_time(best(times)), fmt_time(median(times))]
+        others = rec["others_cpu"] / rec["wall"] if rec["wall"] else None
+        cells.append("%.2f" % others if others is not None else "?")
+        rows.append(cells)
+        ours_best, ort_best = best(rec["ours"]), best(rec["ort"])
+        targets.append(["2AFC %s, %d thread%s" % (NAMES[net], threads, "s" * (threads > 1)),
+                        ratio_status(ort_best, ours_best, bench_2afc.TARGET)
+                        if ours_best and ort_best else
+                        "not installed" if not ort else "-"])
+    print_table(rows, ["network", "thr", "ours best", "median", "+ reading", "median",
+                       "ORT best", "median", "PyTorch best", "median", "others"],
+                ["<", ">", ">", ">", ">", ">", ">", ">", ">", ">", ">"])
+    print(textwrap.fill(
+        "ours = gegl-perceptual 2afc on %d triplets of PNG files (its own threads, one "
+        "triplet per thread at a time), its time without reading the images (+ reading: "
+        "with it); ORT and PyTorch = batches of %d triplets in memory, the scalar graph "
+        "run twice per batch, (ref, p0) and (ref, p1), as the official LPIPS evaluation "
+        "does; %d batches per measurement" % (bench_2afc.TRIPLETS, bench_2afc.BATCH,
+                                               bench_2afc.RUNS), 88))
+    print()
+    print("Target: 2AFC throughput >= %.1fx ORT's (ours without reading; ORT in batches "
+          "of %d)" % (bench_2afc.TARGET, bench_2afc.BATCH))
+    print_table(targets, ["case", "vs ORT"], ["<", ">"])
+    print()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Time our LPIPS distance against ONNX Runtime's "
                                 "and PyTorch's, side by side.")
@@ -928,6 +1026,7 @@ def main(argv=None):
                     rec["wall"] += totals[1]
                 else:
                     rec["metered"] = False
+        twoafc = twoafc_rounds(args, ctx, engines, networks, tmp)
         torch.set_num_threads(MEMORY_THREADS)
         ctx["torch_models"].clear()
 
@@ -962,13 +1061,13 @@ def main(argv=None):
 
     report(args, cpu, torch, ort, ort_missing, node_version, engines, orders, records, ctx,
            checks, mem, mem_others, has_budget, large_ours, large_ours_err, large_others,
-           binary, heap, elapsed)
+           binary, heap, elapsed, twoafc)
     return 0
 
 
 def report(args, cpu, torch, ort, ort_missing, node_version, engines, orders, records, ctx,
            checks, mem, mem_others, has_budget, large_ours, large_ours_err, large_others,
-           binary, heap, elapsed):
+           binary, heap, elapsed, twoafc):
     per_cycle, units = flop_per_cycle(cpu)
     print("LPIPS distance: ours, ONNX Runtime and PyTorch side by side (%s, synthetic weights)"
           % CALIBRATION)
@@ -1154,6 +1253,7 @@ def report(args, cpu, torch, ort, ort_missing, node_version, engines, orders, re
     if args.quick:
         print("(--quick measures no %dx%d case)" % (SCALING_SIZE, SCALING_SIZE))
     print()
+    twoafc_report(ort, twoafc)
 
     # ---------------------------------------------------------------- memory
     input_mib = 2 * 3 * MEMORY_SIZE * MEMORY_SIZE * 4 / 2**20
