@@ -68,6 +68,7 @@ typedef struct
   gsize            first, count;
   PercImage       *images;       /* count * n_images */
   double           reading;      /* seconds spent reading images so far */
+  double           computing;    /* and computing their distances */
   char            *error;
   gint             failed;       /* atomic: a worker's error is in `error` */
   GMutex           lock;
@@ -434,12 +435,14 @@ run_batch (Run     *run,
   run->reading += (g_get_monotonic_time () - start) / 1e6;
   if (ok)
     {
+      start = g_get_monotonic_time ();
       for (int t = 1; t < run->n_threads; t++)
         threads[t] = g_thread_new ("perceptual-evaluate", work, &workers[t]);
       work (&workers[0]);
       for (int t = 1; t < run->n_threads; t++)
         g_thread_join (threads[t]);
       ok = !run->error;
+      run->computing += (g_get_monotonic_time () - start) / 1e6;
     }
   for (gsize i = 0; i < n * count; i++)
     g_free ((float *) run->images[i].rgb);
@@ -521,7 +524,7 @@ print_json (const Test       *test,
             const double     *mean,
             const double     *layer_mean,
             double            seconds,
-            double            reading)
+            const Run        *run)
 {
   int   n_layers = model->net->n_taps;
   char *layers = perc_layers_format (metric->layers);
@@ -547,7 +550,8 @@ print_json (const Test       *test,
   printf ("], \"score\": %.6f, \"per_layer\": [", 100 * *mean);
   for (int l = 0; l < n_layers; l++)
     printf (l ? ", %.6f" : "%.6f", 100 * layer_mean[l]);
-  printf ("], \"seconds\": %.3f, \"reading_seconds\": %.3f}\n", seconds, reading);
+  printf ("], \"seconds\": %.3f, \"reading_seconds\": %.3f, \"computing_seconds\": %.3f}\n",
+          seconds, run->reading, run->computing);
   g_free (layers);
   g_free (name);
 }
@@ -730,7 +734,7 @@ evaluate (const Test *test,
     double seconds = (g_get_monotonic_time () - start) / 1e6;
 
     if (json)
-      print_json (test, model, &metric, categories, &mean, layer_mean, seconds, run.reading);
+      print_json (test, model, &metric, categories, &mean, layer_mean, seconds, &run);
     else
       {
         print_text (test, model, &metric, categories, per_layer, &mean, layer_mean);
