@@ -268,23 +268,42 @@ perc_features_check_input (const PercModel *model,
 }
 
 gboolean
+perc_extractor_run_batch (PercExtractor   *const *extractors,
+                          const PercImage        *images,
+                          int                     n,
+                          gboolean                scaling,
+                          PercFeatures    *const *features,
+                          GError                **error)
+{
+  const PercNet *net = extractors[0]->model->net;
+
+  for (int k = 0; k < n; k++)
+    if (!perc_features_check_input (extractors[k]->model, &images[k], error))
+      return FALSE;
+  for (int k = 0; k < n; k++)
+    {
+      PercExtractor *ex = extractors[k];
+
+      g_return_val_if_fail (ex->model == extractors[0]->model, FALSE);
+      perc_net_shapes (net, images[k].width, images[k].height, ex->shapes);
+      allocate (ex, features[k]);
+      for (int i = 0; i < net->n_buffers; i++)
+        ex->views[i] = buffer (ex, features[k], i);
+      perc_image_to_input (&images[k], scaling, ex->views[0]);
+    }
+  for (int i = 0; i < net->n_ops; i++)
+    for (int k = 0; k < n; k++)
+      perc_network_op (extractors[k]->model, i, extractors[k]->shapes, extractors[k]->views,
+                       extractors[k]->scratch, 0, 1);
+  return TRUE;
+}
+
+gboolean
 perc_extractor_run (PercExtractor   *ex,
                     const PercImage *image,
                     gboolean         scaling,
                     PercFeatures    *features,
                     GError         **error)
 {
-  const PercNet *net = ex->model->net;
-
-  if (!perc_features_check_input (ex->model, image, error))
-    return FALSE;
-
-  perc_net_shapes (net, image->width, image->height, ex->shapes);
-  allocate (ex, features);
-  for (int i = 0; i < net->n_buffers; i++)
-    ex->views[i] = buffer (ex, features, i);
-  perc_image_to_input (image, scaling, ex->views[0]);
-  for (int i = 0; i < net->n_ops; i++)
-    perc_network_op (ex->model, i, ex->shapes, ex->views, ex->scratch, 0, 1);
-  return TRUE;
+  return perc_extractor_run_batch (&ex, image, 1, scaling, &features, error);
 }

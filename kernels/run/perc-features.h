@@ -42,6 +42,18 @@ gboolean       perc_extractor_run    (PercExtractor   *extractor,
                                       PercFeatures    *features,
                                       GError         **error);
 
+/* n images, each through its own extractor (all of one model), in
+ * lockstep: op by op, every image's before the next op, so that each op's
+ * weights are read from memory once for all of them.  The same features
+ * as perc_extractor_run () on each; fails as it does, before any work.
+ */
+gboolean       perc_extractor_run_batch (PercExtractor   *const *extractors,
+                                         const PercImage        *images,
+                                         int                     n,
+                                         gboolean                scaling,
+                                         PercFeatures    *const *features,
+                                         GError                **error);
+
 /* Fails if the image is smaller than the model's minimum size or holds
  * non-finite values.
  */

@@ -8,8 +8,9 @@
  * p0/000001.png, p1/000001.png and judge/000001.npy; a file without its
  * counterparts is an error.  Images are read through GEGL in the main
  * thread, a batch at a time; the batch's distances are computed by one
- * thread per core, each with its own extractor (the products run BLIS's
- * micro-kernel in the calling thread).
+ * thread per core, each with an extractor per image of an item, which go
+ * through the network in lockstep (the products run BLIS's micro-kernel
+ * in the calling thread).
  */
 #include "config.h"
 
@@ -78,8 +79,8 @@ typedef struct
 {
   Run            *run;
   int             index;
-  PercExtractor  *extractor;
-  PercFeatures   *features[2];
+  PercExtractor  *extractors[3];  /* one per image of an item */
+  PercFeatures   *features[3];
   PercDistance    distance;
 } Worker;
 
@@ -367,17 +368,22 @@ work (gpointer data)
       PercImage *images = run->images + i * n;
       GError    *error = NULL;
 
-      if (!perc_extractor_run (w->extractor, &images[0], scaling, w->features[0], &error))
+      for (int k = 0; k < n; k++)
+        if (!perc_features_check_input (run->model, &images[k], &error))
+          {
+            fail (run, g_ptr_array_index (c->files[k], item), error);
+            return NULL;
+          }
+      /* The item's images in lockstep: each op's weights read once. */
+      if (!perc_extractor_run_batch (w->extractors, images, n, scaling, w->features, &error))
         {
           fail (run, g_ptr_array_index (c->files[0], item), error);
           break;
         }
       for (int j = 0; j < n - 1; j++)
         {
-          if (!perc_extractor_run (w->extractor, &images[j + 1], scaling,
-                                   w->features[1], &error) ||
-              !perc_distance_compute (run->model, run->metric, w->features[0],
-                                      w->features[1], &w->distance, &error))
+          if (!perc_distance_compute (run->model, run->metric, w->features[0],
+                                      w->features[j + 1], &w->distance, &error))
             {
               fail (run, g_ptr_array_index (c->files[j + 1], item), error);
               return NULL;
@@ -689,9 +695,11 @@ evaluate (const Test *test,
     {
       workers[t].run = &run;
       workers[t].index = t;
-      workers[t].extractor = perc_extractor_new (model);
-      workers[t].features[0] = perc_features_new ();
-      workers[t].features[1] = perc_features_new ();
+      for (int k = 0; k < 3; k++)
+        {
+          workers[t].extractors[k] = perc_extractor_new (model);
+          workers[t].features[k] = perc_features_new ();
+        }
     }
 
   for (guint i = 0, done = 0; i < categories->len; i++)
@@ -750,9 +758,11 @@ out:
   perceptual_models_release (model);
   for (int t = 0; workers && t < run.n_threads; t++)
     {
-      perc_extractor_free (workers[t].extractor);
-      perc_features_free (workers[t].features[0]);
-      perc_features_free (workers[t].features[1]);
+      for (int k = 0; k < 3; k++)
+        {
+          perc_extractor_free (workers[t].extractors[k]);
+          perc_features_free (workers[t].features[k]);
+        }
       perc_distance_clear (&workers[t].distance);
     }
   g_free (workers);

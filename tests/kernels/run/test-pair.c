@@ -7,7 +7,8 @@
  * convolutions are large enough to be split; one runner reused across
  * sizes and ways; bad input refused before any work.  Shared between
  * threads, every op is split evenly (each thread's share of the
- * multiply-adds) and each part writes exactly its own outputs.
+ * multiply-adds) and each part writes exactly its own outputs.  Images in
+ * lockstep through extractors have the features each has alone.
  */
 #include <math.h>
 #include <string.h>
@@ -305,6 +306,66 @@ test_refused (void)
   g_free (path);
 }
 
+/* Images in lockstep through extractors of one model (an evaluator's
+ * item) have the features each has alone, bit for bit; a bad image fails
+ * the batch before any work.
+ */
+static void
+test_batch (void)
+{
+  char          *path = synth_model (tmpdir, "squeeze", "lpips-v0.1", 1);
+  PercModel     *model = perc_model_load (path, test_microkernel (), NULL);
+  PercExtractor *alone = perc_extractor_new (model);
+  PercFeatures  *want = perc_features_new ();
+  PercExtractor *ex[3];
+  PercFeatures  *got[3];
+  PercImage      images[3];
+  float         *rgb[3];
+  GError        *error = NULL;
+
+  for (int k = 0; k < 3; k++)
+    {
+      ex[k] = perc_extractor_new (model);
+      got[k] = perc_features_new ();
+      rgb[k] = make_image (67, 53, 20 + k);
+      images[k] = (PercImage) { 67, 53, 3 * 67, rgb[k] };
+    }
+  for (int round = 0; round < 2; round++)
+    {
+      g_assert_true (perc_extractor_run_batch (ex, images, 3, TRUE, got, &error));
+      g_assert_no_error (error);
+      for (int k = 0; k < 3; k++)
+        {
+          g_assert_true (perc_extractor_run (alone, &images[k], TRUE, want, &error));
+          for (int l = 0; l < want->n_taps; l++)
+            {
+              const PercShape *sh = &want->shapes[l];
+              gsize            n = (gsize) sh->c * sh->h * sh->w * sizeof (float);
+
+              g_assert_cmpint (got[k]->shapes[l].c, ==, sh->c);
+              g_assert_cmpint (got[k]->shapes[l].h, ==, sh->h);
+              g_assert_cmpint (got[k]->shapes[l].w, ==, sh->w);
+              g_assert_cmpmem (got[k]->data[l], n, want->data[l], n);
+            }
+        }
+    }
+  rgb[2][100] = NAN;
+  g_assert_false (perc_extractor_run_batch (ex, images, 3, TRUE, got, &error));
+  g_assert_error (error, PERC_ERROR, PERC_ERROR_INPUT);
+  g_clear_error (&error);
+
+  for (int k = 0; k < 3; k++)
+    {
+      perc_extractor_free (ex[k]);
+      perc_features_free (got[k]);
+      g_free (rgb[k]);
+    }
+  perc_extractor_free (alone);
+  perc_features_free (want);
+  perc_model_free (model);
+  g_free (path);
+}
+
 /* The units of op i, as perc_network_part () counts them, from the op's
  * definition; and the multiply-adds of each.
  */
@@ -471,6 +532,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pair/alex", test_alex);
   g_test_add_func ("/pair/resnet", test_resnet);
   g_test_add_func ("/pair/refused", test_refused);
+  g_test_add_func ("/pair/batch", test_batch);
   g_test_add_func ("/pair/balance", test_balance);
   g_test_add_func ("/pair/parts-write", test_parts_write);
   return g_test_run ();
