@@ -3,7 +3,6 @@
 #include "ops/perc-lowered.h"
 #include "ops/perc-microkernel.h"
 #include "ops/perc-phases.h"
-#include "ops/perc-vector.h"
 
 static gboolean
 is_pointwise (const PercConv *conv)
@@ -167,10 +166,11 @@ lowered_row (const PercConv        *conv,
   bias_relu (conv, dst + (gsize) y * out_w, plane, out_w, c0, c1);
 }
 
-/* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx]: a gather the
- * compiler vectorises.
+/* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx], sample by
+ * sample: compilers make scalar loads of it even where vector gathers
+ * exist, so it is not cloned per vector width.
  */
-VECTOR_CLONES static void
+static void
 gather (const PercConv *conv,
         const float    *rows,
         gsize           channel,
