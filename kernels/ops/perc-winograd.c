@@ -17,7 +17,6 @@
 #include "ops/perc-microkernel.h"
 #include "ops/perc-phases.h"
 #include "ops/perc-winograd.h"
-#include "ops/perc-vector.h"
 
 /* Upper bound of a band's transformed input and output, in floats
  * (16 MiB).
@@ -251,7 +250,18 @@ perc_winograd_scratch_size (const PercConv *conv,
          transform_floats (&p, p.band);
 }
 
-/* The transforms are short sums over whole rows (perc-vector.h). */
+/* The transforms are short sums over whole rows: vectors as wide as the
+ * processor has pay off, so GCC makes a copy of them for each width and
+ * picks one when the library loads.
+ */
+#if defined (__x86_64__) && defined (__has_attribute)
+#if __has_attribute (target_clones)
+#define VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef VECTOR_CLONES
+#define VECTOR_CLONES
+#endif
 
 /* dst = sum of c[j] s[j] for j < terms (1 to 4) over n floats, added to
  * dst when `add`; dst is cut in pieces of `piece` floats, `stride` apart
