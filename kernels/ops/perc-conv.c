@@ -82,3 +82,29 @@ perc_conv_forward_part (const PercConv *conv,
   else
     perc_lowered_forward_part (conv, src, height, width, dst, scratch, first, end, c0, c1);
 }
+
+gboolean
+perc_conv_spans_images (const PercConv *conv,
+                        int             height,
+                        int             width)
+{
+  return perc_conv_out_size (conv, width) < conv->microkernel->pixels &&
+         !perc_conv_winograd_at (conv, height, width);
+}
+
+void
+perc_conv_forward_images (const PercConv     *conv,
+                          const float *const *src,
+                          int                 n,
+                          int                 height,
+                          int                 width,
+                          float *const       *dst,
+                          float              *scratch,
+                          int                 c0,
+                          int                 c1)
+{
+  gsize plane = (gsize) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width);
+
+  g_return_if_fail (perc_conv_spans_images (conv, height, width));
+  perc_lowered_forward_images (conv, src, height, width, dst, scratch, 0, n * plane, c0, c1);
+}

@@ -64,6 +64,29 @@ void         perc_conv_forward_part (const PercConv        *conv,
                                      int                    c0,
                                      int                    c1);
 
+/* Whether images of h x w can share one product (perc_conv_forward_images
+ * ()): outputs narrower than a panel of the micro-kernel's pixels, not in
+ * Winograd's blocks; panels then run on from one image into the next.
+ */
+gboolean     perc_conv_spans_images (const PercConv        *conv,
+                                     int                    height,
+                                     int                    width);
+
+/* Channels [c0, c1) of the whole outputs of n images src[i] into dst[i]
+ * (each of h x w, where perc_conv_spans_images ()), in one product: its
+ * weights read once for all, its panels full.  Each image's output equals
+ * perc_conv_forward_part ()'s.
+ */
+void         perc_conv_forward_images (const PercConv        *conv,
+                                       const float *const    *src,
+                                       int                    n,
+                                       int                    height,
+                                       int                    width,
+                                       float *const          *dst,
+                                       float                 *scratch,
+                                       int                    c0,
+                                       int                    c1);
+
 G_END_DECLS
 
 #endif

@@ -71,29 +71,51 @@ gathered_rows (const PercConv        *conv,
   return (rows - 1) * conv->stride + conv->kernel;
 }
 
+/* Images a panel of pixels reaches into at most, outputs of `plane`
+ * pixels each.
+ */
+static int
+spanned_images (const PercMicrokernel *k,
+                gsize                  plane)
+{
+  return (int) MIN ((gsize) k->pixels, (k->pixels - 1) / plane + 2);
+}
+
+/* Floats past the panel: the input rows of a panel with their padding,
+ * from every image it reaches into, and where each pixel starts; or the
+ * split input rows of an output row.
+ */
+static gsize
+rows_floats (const PercConv        *conv,
+             const PercMicrokernel *k,
+             int                    height,
+             int                    width)
+{
+  const int out_w = perc_conv_out_size (conv, width);
+
+  if (is_pointwise (conv))
+    return 0;
+  if (out_w < k->pixels)
+    return (gsize) conv->in_channels * gathered_rows (conv, k, out_w) * (width + 2 * conv->pad) *
+           spanned_images (k, (gsize) perc_conv_out_size (conv, height) * out_w) + k->pixels;
+  return (gsize) conv->in_channels * conv->kernel * conv->stride * split_width (conv, k, out_w);
+}
+
+/* The rows, then a tile for the products of a panel across images. */
 gsize
 perc_lowered_scratch_size (const PercConv *conv,
-                           int             height G_GNUC_UNUSED,
+                           int             height,
                            int             width)
 {
   const PercMicrokernel *k = conv->microkernel;
-  gsize                  n;
 
-  n = PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k->pixels, depth (conv));
-  /* Lowering keeps the input rows of a panel with their padding, and
-   * where each pixel starts; or the split input rows of an output row.
-   */
-  if (is_pointwise (conv))
-    ;
-  else if (perc_conv_out_size (conv, width) < k->pixels)
-    n += (gsize) conv->in_channels * gathered_rows (conv, k, perc_conv_out_size (conv, width)) *
-         (width + 2 * conv->pad) + k->pixels;
-  else
-    n += (gsize) conv->in_channels * conv->kernel * conv->stride *
-         split_width (conv, k, perc_conv_out_size (conv, width));
-  return n;
+  return PERC_MICROKERNEL_ALIGN + perc_microkernel_panel_floats (k->pixels, depth (conv)) +
+         rows_floats (conv, k, height, width) + (gsize) conv->out_channels * k->pixels;
 }
 
+/* Bias, and ReLU if the layer has one, on n pixels of channels [c0, c1)
+ * in place: a loop from another buffer costs alias checks per channel.
+ */
 static void
 bias_relu (const PercConv *conv,
            float          *dst,
@@ -116,8 +138,8 @@ bias_relu (const PercConv *conv,
     }
 }
 
-/* Channels [c0, c1) of a panel of pixels at dst: whole panels of weights
- * where the range holds them, part of one at its ends.
+/* Channels [c0, c1) of a panel of pixels, channel c0's at dst: whole
+ * panels of weights where the range holds them, part of one at its ends.
  */
 static void
 tiles (const PercConv        *conv,
@@ -137,7 +159,7 @@ tiles (const PercConv        *conv,
       int skip = o % k->outputs, rows = MIN (k->outputs - skip, c1 - o);
 
       perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
-                             dst + o * plane, plane, skip, rows, cols);
+                             dst + (o - c0) * plane, plane, skip, rows, cols);
       o += rows;
     }
 }
@@ -176,7 +198,7 @@ lowered_row (const PercConv        *conv,
         for (int kx = 0; kx < ks; kx++)
           copy_row (panel + (gsize) (row * ks + kx) * k->pixels,
                     phases + ((gsize) row * s + kx % s) * nq + kx / s + x0, k->pixels);
-      tiles (conv, k, panel, dst + (gsize) y * out_w + x0, plane,
+      tiles (conv, k, panel, dst + c0 * plane + (gsize) y * out_w + x0, plane,
              MIN (k->pixels, out_w - x0), c0, c1);
     }
   bias_relu (conv, dst + (gsize) y * out_w, plane, out_w, c0, c1);
@@ -206,90 +228,188 @@ gather (const PercConv *conv,
         }
 }
 
-/* Output pixels [first, end) of the flattened planes, channels [c0, c1),
- * for outputs narrower than a panel: a panel spans rows, so that small
- * layers fill their panels instead of one panel per row.  The input rows
- * a panel reads are copied with their padding first, so that each tap is
- * a gather.
+/* A panel's pixels from one image: the image, where its pixels start in
+ * it and in the panel, how many.
+ */
+typedef struct
+{
+  int   image;
+  gsize first;
+  int   column, n;
+} Segment;
+
+/* The images' pixels [p0, p0 + cols) of their flattened outputs, of
+ * `plane` pixels each, by image; returns how many segments.
+ */
+static int
+segments (gsize    p0,
+          int      cols,
+          gsize    plane,
+          Segment *seg)
+{
+  int n = 0;
+
+  for (int j = 0; j < cols; n++)
+    {
+      gsize p = p0 + j;
+
+      seg[n] = (Segment) { (int) (p / plane), p % plane, j, 0 };
+      seg[n].n = (int) MIN ((gsize) (cols - j), plane - seg[n].first);
+      j += seg[n].n;
+    }
+  return n;
+}
+
+/* A panel's products to the images' outputs, with bias and ReLU: straight
+ * into the image's planes if it holds the whole panel, else through
+ * `tile`, its segments copied out.
+ */
+static void
+products (const PercConv        *conv,
+          const PercMicrokernel *k,
+          const float           *panel,
+          float *const          *dst,
+          gsize                  plane,
+          const Segment         *seg,
+          int                    n_seg,
+          int                    c0,
+          int                    c1,
+          float                 *tile)
+{
+  if (n_seg == 1)
+    {
+      float *d = dst[seg[0].image] + seg[0].first;
+
+      tiles (conv, k, panel, d + c0 * plane, plane, seg[0].n, c0, c1);
+      bias_relu (conv, d, plane, seg[0].n, c0, c1);
+      return;
+    }
+  tiles (conv, k, panel, tile, k->pixels, seg[n_seg - 1].column + seg[n_seg - 1].n, c0, c1);
+  for (int i = 0; i < n_seg; i++)
+    {
+      float *d = dst[seg[i].image] + seg[i].first;
+
+      for (int o = c0; o < c1; o++)
+        memcpy (d + o * plane, tile + (gsize) (o - c0) * k->pixels + seg[i].column,
+                seg[i].n * sizeof (float));
+      bias_relu (conv, d, plane, seg[i].n, c0, c1);
+    }
+}
+
+/* Pixels [first, end) of the images' flattened outputs, channels
+ * [c0, c1), for outputs narrower than a panel: a panel spans rows, and
+ * images, so that small layers fill their panels instead of one panel per
+ * row.  The input rows a panel reads are copied with their padding first,
+ * image after image, so that each tap is a gather.
  */
 static void
 gathered_pixels (const PercConv        *conv,
                  const PercMicrokernel *k,
-                 const float           *src,
+                 const float *const    *src,
                  int                    height,
                  int                    width,
-                 int                    out_w,
-                 float                 *dst,
-                 gsize                  plane,
+                 float *const          *dst,
                  gsize                  first,
                  gsize                  end,
                  int                    c0,
                  int                    c1,
                  float                 *panel,
+                 float                 *tile,
                  float                 *rows)
 {
   const int   s = conv->stride, pad = conv->pad, wp = width + 2 * pad;
-  const gsize channel = (gsize) gathered_rows (conv, k, out_w) * wp;
-  int        *base = (int *) (rows + conv->in_channels * channel);
+  const int   out_w = perc_conv_out_size (conv, width);
+  const gsize plane = (gsize) perc_conv_out_size (conv, height) * out_w;
+  /* The rows of all the images a panel can reach, then where its pixels
+   * start; a panel's rows are packed at the stride of the ones it reads.
+   */
+  const gsize most = (gsize) gathered_rows (conv, k, out_w) * wp * spanned_images (k, plane);
+  int        *base = (int *) (rows + conv->in_channels * most);
+  Segment     seg[PERC_MICROKERNEL_MAX_SIDE];
+  int         r0[PERC_MICROKERNEL_MAX_SIDE], r1[PERC_MICROKERNEL_MAX_SIDE];
 
   for (gsize p0 = first; p0 < end; p0 += k->pixels)
     {
-      int cols = MIN ((gsize) k->pixels, end - p0);
-      int r0 = (int) (p0 / out_w) * s - pad;
-      int r1 = (int) ((p0 + cols - 1) / out_w) * s - pad + conv->kernel;
+      int   cols = MIN ((gsize) k->pixels, end - p0);
+      int   n_seg = segments (p0, cols, plane, seg), row = 0;
+      gsize channel;
 
-      for (int c = 0; c < conv->in_channels; c++)
-        for (int iy = r0; iy < r1; iy++)
-          {
-            float *r = rows + c * channel + (gsize) (iy - r0) * wp;
+      for (int i = 0; i < n_seg; i++)
+        {
+          r0[i] = (int) (seg[i].first / out_w) * s - pad;
+          r1[i] = (int) ((seg[i].first + seg[i].n - 1) / out_w) * s - pad + conv->kernel;
+          row += r1[i] - r0[i];
+        }
+      channel = (gsize) row * wp;
+      row = 0;
+      for (int i = 0; i < n_seg; i++)
+        {
+          const float *in = src[seg[i].image];
 
-            memset (r, 0, wp * sizeof (float));
-            if (iy >= 0 && iy < height)
-              memcpy (r + pad, src + ((gsize) c * height + iy) * width, width * sizeof (float));
-          }
+          for (int c = 0; c < conv->in_channels; c++)
+            for (int iy = r0[i]; iy < r1[i]; iy++)
+              {
+                float *r = rows + c * channel + (gsize) (row + iy - r0[i]) * wp;
+
+                memset (r, 0, wp * sizeof (float));
+                if (iy >= 0 && iy < height)
+                  memcpy (r + pad, in + ((gsize) c * height + iy) * width, width * sizeof (float));
+              }
+          for (int j = 0; j < seg[i].n; j++)
+            {
+              gsize q = seg[i].first + j;
+
+              base[seg[i].column + j] = (row + (int) (q / out_w) * s - pad - r0[i]) * wp +
+                                        (int) (q % out_w) * s;
+            }
+          row += r1[i] - r0[i];
+        }
       /* Past the last pixel, any sample: those columns are not written. */
-      for (int j = 0; j < k->pixels; j++)
-        base[j] = j < cols ? ((int) ((p0 + j) / out_w) * s - pad - r0) * wp +
-                             (int) ((p0 + j) % out_w) * s : 0;
+      for (int j = cols; j < k->pixels; j++)
+        base[j] = 0;
       gather (conv, rows, channel, wp, base, k->pixels, panel);
-      tiles (conv, k, panel, dst + p0, plane, cols, c0, c1);
-      bias_relu (conv, dst + p0, plane, cols, c0, c1);
+      products (conv, k, panel, dst, plane, seg, n_seg, c0, c1, tile);
     }
 }
 
-/* Pixels [first, end), channels [c0, c1) of a 1x1 convolution: the input
- * planes already are the lowered matrix, copied a panel of pixels at a
- * time.
+/* Pixels [first, end) of the images' flattened outputs, channels
+ * [c0, c1), of a 1x1 convolution: the input planes already are the
+ * lowered matrix, copied a panel of pixels at a time.
  */
 static void
 pointwise_pixels (const PercConv        *conv,
                   const PercMicrokernel *k,
-                  const float           *src,
-                  float                 *dst,
+                  const float *const    *src,
+                  float *const          *dst,
                   gsize                  plane,
                   gsize                  first,
                   gsize                  end,
                   int                    c0,
                   int                    c1,
-                  float                 *panel)
+                  float                 *panel,
+                  float                 *tile)
 {
   const int n = conv->in_channels;
+  Segment   seg[PERC_MICROKERNEL_MAX_SIDE];
 
   for (gsize x0 = first; x0 < end; x0 += k->pixels)
     {
       int cols = MIN ((gsize) k->pixels, end - x0);
+      int n_seg = segments (x0, cols, plane, seg);
 
-      if (cols == k->pixels)
+      if (n_seg == 1 && cols == k->pixels)
         for (int c = 0; c < n; c++)
-          copy_row (panel + (gsize) c * k->pixels, src + c * plane + x0, k->pixels);
+          copy_row (panel + (gsize) c * k->pixels, src[seg[0].image] + c * plane + seg[0].first,
+                    k->pixels);
       else
         for (int c = 0; c < n; c++)
           {
-            memcpy (panel + (gsize) c * k->pixels, src + c * plane + x0, cols * sizeof (float));
+            for (int i = 0; i < n_seg; i++)
+              memcpy (panel + (gsize) c * k->pixels + seg[i].column,
+                      src[seg[i].image] + c * plane + seg[i].first, seg[i].n * sizeof (float));
             memset (panel + (gsize) c * k->pixels + cols, 0, (k->pixels - cols) * sizeof (float));
           }
-      tiles (conv, k, panel, dst + x0, plane, cols, c0, c1);
-      bias_relu (conv, dst + x0, plane, cols, c0, c1);
+      products (conv, k, panel, dst, plane, seg, n_seg, c0, c1, tile);
     }
 }
 
@@ -311,13 +431,35 @@ perc_lowered_forward_part (const PercConv *conv,
   float                 *panel = perc_microkernel_align (scratch);
   float                 *rest = panel + perc_microkernel_panel_floats (k->pixels, depth (conv));
 
-  if (is_pointwise (conv))
-    pointwise_pixels (conv, k, src, dst, plane, (gsize) first * out_w, (gsize) end * out_w,
-                      c0, c1, panel);
-  else if (out_w < k->pixels)
-    gathered_pixels (conv, k, src, height, width, out_w, dst, plane, (gsize) first * out_w,
-                     (gsize) end * out_w, c0, c1, panel, rest);
+  if (out_w < k->pixels || is_pointwise (conv))
+    perc_lowered_forward_images (conv, &src, height, width, &dst, scratch,
+                                 (gsize) first * out_w, (gsize) end * out_w, c0, c1);
   else
     for (int y = first; y < end; y++)
       lowered_row (conv, k, src, height, width, y, dst, out_w, plane, c0, c1, panel, rest);
+}
+
+void
+perc_lowered_forward_images (const PercConv     *conv,
+                             const float *const *src,
+                             int                 height,
+                             int                 width,
+                             float *const       *dst,
+                             float              *scratch,
+                             gsize               first,
+                             gsize               end,
+                             int                 c0,
+                             int                 c1)
+{
+  const PercMicrokernel *k = conv->microkernel;
+  const int              out_w = perc_conv_out_size (conv, width);
+  const gsize            plane = (gsize) perc_conv_out_size (conv, height) * out_w;
+  float                 *panel = perc_microkernel_align (scratch);
+  float                 *rest = panel + perc_microkernel_panel_floats (k->pixels, depth (conv));
+  float                 *tile = rest + rows_floats (conv, k, height, width);
+
+  if (is_pointwise (conv))
+    pointwise_pixels (conv, k, src, dst, plane, first, end, c0, c1, panel, tile);
+  else
+    gathered_pixels (conv, k, src, height, width, dst, first, end, c0, c1, panel, tile, rest);
 }

@@ -4,7 +4,7 @@
  * weights packed when the model loads.  A 1x1 convolution with stride 1
  * needs no lowering: its panels are copies of the input planes.  Outputs
  * narrower than a panel are lowered pixel by pixel into panels that span
- * rows, so that small layers fill them.
+ * rows, and images, so that small layers fill them.
  */
 #ifndef PERC_LOWERED_H
 #define PERC_LOWERED_H
@@ -42,6 +42,22 @@ void         perc_lowered_forward_part (const PercConv *conv,
                                         int             end,
                                         int             c0,
                                         int             c1);
+
+/* Pixels [first, end) of the outputs of images src[0], src[1], ... (each
+ * h x w) flattened one after the other, channels [c0, c1), with bias and
+ * ReLU, into dst[0], dst[1], ...: one product for all of them.  Only for
+ * 1x1 convolutions with stride 1, or outputs narrower than a panel.
+ */
+void         perc_lowered_forward_images (const PercConv     *conv,
+                                          const float *const *src,
+                                          int                 height,
+                                          int                 width,
+                                          float *const       *dst,
+                                          float              *scratch,
+                                          gsize               first,
+                                          gsize               end,
+                                          int                 c0,
+                                          int                 c1);
 
 G_END_DECLS
 

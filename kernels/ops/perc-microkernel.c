@@ -5,8 +5,7 @@
 #define ALIGN PERC_MICROKERNEL_ALIGN
 #define ROUND_UP(n, to) (((n) + (to) - 1) / (to) * (to))
 
-/* Larger than any float tile BLIS has (skx: 32 x 12). */
-#define MAX_TILE (64 * 64)
+#define MAX_TILE (PERC_MICROKERNEL_MAX_SIDE * PERC_MICROKERNEL_MAX_SIDE)
 
 void
 perc_microkernel_query (PercMicrokernel *k)
@@ -31,7 +30,7 @@ perc_microkernel_query (PercMicrokernel *k)
 #endif
   k->pixels = k->pixels_first ? mr : nr;
   k->outputs = k->pixels_first ? nr : mr;
-  g_assert (mr * nr <= MAX_TILE);
+  g_assert (mr <= PERC_MICROKERNEL_MAX_SIDE && nr <= PERC_MICROKERNEL_MAX_SIDE);
 }
 
 char *

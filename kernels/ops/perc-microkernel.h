@@ -10,6 +10,9 @@
 
 G_BEGIN_DECLS
 
+/* Larger than any tile side BLIS has (skx: 32 x 12). */
+#define PERC_MICROKERNEL_MAX_SIDE 64
+
 /* The kernel computes a tile of `pixels` x `outputs` results of a product
  * from a panel of each operand: `depth` steps of `pixels` (or `outputs`)
  * consecutive floats.  A model's weights are packed for one kernel, which

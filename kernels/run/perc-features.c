@@ -256,6 +256,51 @@ perc_network_op (const PercModel *model,
                   op->pad, dst + u0 * plane, out->h, out->w);
 }
 
+gboolean
+perc_network_op_spans (const PercModel *model,
+                       int              i,
+                       const PercShape *shapes)
+{
+  const PercOp *op = &model->net->ops[i];
+
+  return op->kind == PERC_OP_CONV &&
+         perc_conv_spans_images (&model->convs[i], shapes[op->src].h, shapes[op->src].w);
+}
+
+void
+perc_network_op_images (const PercModel     *model,
+                        int                  i,
+                        const PercShape     *shapes,
+                        float *const *const *views,
+                        int                  n,
+                        float               *scratch,
+                        int                  part,
+                        int                  parts)
+{
+  const PercOp *op = &model->net->ops[i];
+  const float  *src[64];
+  float        *dst[64];
+  gsize         plane = (gsize) shapes[op->dst].h * shapes[op->dst].w;
+  int           k = 0;
+
+  if (parts == 1 && perc_network_op_spans (model, i, shapes))
+    /* G_N_ELEMENTS (src) images at a time. */
+    for (; k < n; k += G_N_ELEMENTS (src))
+      {
+        int m = MIN (n - k, (int) G_N_ELEMENTS (src));
+
+        for (int j = 0; j < m; j++)
+          {
+            src[j] = views[k + j][op->src];
+            dst[j] = views[k + j][op->dst] + op->dst_channel * plane;
+          }
+        perc_conv_forward_images (&model->convs[i], src, m, shapes[op->src].h,
+                                  shapes[op->src].w, dst, scratch, 0, op->out_channels);
+      }
+  for (; k < n; k++)
+    perc_network_op (model, i, shapes, views[k], scratch, part, parts);
+}
+
 /* The checks every run makes before the network sees an image. */
 gboolean
 perc_features_check_input (const PercModel *model,
@@ -275,8 +320,10 @@ perc_extractor_run_batch (PercExtractor   *const *extractors,
                           PercFeatures    *const *features,
                           GError                **error)
 {
-  const PercNet *net = extractors[0]->model->net;
+  const PercNet  *net = extractors[0]->model->net;
+  float *const  **views;
 
+  g_return_val_if_fail (n > 0, FALSE);
   for (int k = 0; k < n; k++)
     if (!perc_features_check_input (extractors[k]->model, &images[k], error))
       return FALSE;
@@ -291,10 +338,20 @@ perc_extractor_run_batch (PercExtractor   *const *extractors,
         ex->views[i] = buffer (ex, features[k], i);
       perc_image_to_input (&images[k], scaling, ex->views[0]);
     }
+  views = g_new (float *const *, n);
+  for (int k = 0; k < n; k++)
+    views[k] = extractors[k]->views;
+  /* Images of one size side by side share products. */
   for (int i = 0; i < net->n_ops; i++)
-    for (int k = 0; k < n; k++)
-      perc_network_op (extractors[k]->model, i, extractors[k]->shapes, extractors[k]->views,
-                       extractors[k]->scratch, 0, 1);
+    for (int k = 0, m; k < n; k += m)
+      {
+        for (m = 1; k + m < n && images[k + m].width == images[k].width &&
+                    images[k + m].height == images[k].height; m++)
+          ;
+        perc_network_op_images (extractors[k]->model, i, extractors[k]->shapes, views + k, m,
+                                extractors[k]->scratch, 0, 1);
+      }
+  g_free (views);
   return TRUE;
 }
 

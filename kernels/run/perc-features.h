@@ -44,7 +44,8 @@ gboolean       perc_extractor_run    (PercExtractor   *extractor,
 
 /* n images, each through its own extractor (all of one model), in
  * lockstep: op by op, every image's before the next op, so that each op's
- * weights are read from memory once for all of them.  The same features
+ * weights are read from memory once for all of them, and images of one
+ * size share the products of small layers (perc_network_op_images ()).  The same features
  * as perc_extractor_run () on each; fails as it does, before any work.
  */
 gboolean       perc_extractor_run_batch (PercExtractor   *const *extractors,
@@ -88,6 +89,28 @@ void           perc_network_op       (const PercModel *model,
                                       float           *scratch,
                                       int              part,
                                       int              parts);
+
+/* Whether op i, on inputs of `shapes`, runs all images of one size in
+ * one product (perc_network_op_images ()): a convolution whose outputs
+ * are narrower than a panel (perc_conv_spans_images ()).
+ */
+gboolean       perc_network_op_spans (const PercModel *model,
+                                      int              i,
+                                      const PercShape *shapes);
+
+/* Op i of n images of one size, views[k] the buffers of image k, in the
+ * calling thread: one product for all of them where the op spans images
+ * and it is the whole op (0 of 1), else image by image, part `part` of
+ * `parts` of each.  The same as perc_network_op () on each.
+ */
+void           perc_network_op_images (const PercModel *model,
+                                       int              i,
+                                       const PercShape *shapes,
+                                       float *const *const *views,
+                                       int              n,
+                                       float           *scratch,
+                                       int              part,
+                                       int              parts);
 
 /* Floats of scratch memory perc_network_op () needs for `shapes`. */
 gsize          perc_network_scratch  (const PercModel *model,

@@ -26,6 +26,13 @@
 
 #define BATCH 96
 
+/* Items a thread runs side by side (so that small layers' products span
+ * their images, perc-features.h), at most: GROUP, and about as many
+ * pixels as GROUP of BAPPS's 64 x 64 triplets, which bounds their memory.
+ */
+#define GROUP        16
+#define GROUP_PIXELS (GROUP * 3 * 64 * 64)
+
 static const char *const known_categories[] = {
   "traditional", "cnn", "superres", "deblur", "color", "frameinterp"
 };
@@ -68,6 +75,7 @@ typedef struct
   Category        *category;
   gsize            first, count;
   PercImage       *images;       /* count * n_images */
+  int              group;        /* items a worker runs side by side */
   double           reading;      /* seconds spent reading images so far */
   double           computing;    /* and computing their distances */
   char            *error;
@@ -79,8 +87,8 @@ typedef struct
 {
   Run            *run;
   int             index;
-  PercExtractor  *extractors[3];  /* one per image of an item */
-  PercFeatures   *features[3];
+  PercExtractor  *extractors[GROUP * 3];  /* one per image of a group's items */
+  PercFeatures   *features[GROUP * 3];
   PercDistance    distance;
 } Worker;
 
@@ -351,7 +359,7 @@ fail (Run        *run,
   g_error_free (error);
 }
 
-/* Every n_threads-th item of the batch, from `index`. */
+/* Every n_threads-th group of items of the batch, from `index`. */
 static gpointer
 work (gpointer data)
 {
@@ -360,38 +368,44 @@ work (gpointer data)
   Category        *c = run->category;
   int              n = run->test->n_images;
   gboolean         scaling = perc_calibration_scales (run->metric->calibration);
+  gsize            step = (gsize) run->n_threads * run->group;
 
-  for (gsize i = w->index; i < run->count && !g_atomic_int_get (&run->failed);
-       i += run->n_threads)
+  for (gsize i0 = (gsize) w->index * run->group; i0 < run->count &&
+       !g_atomic_int_get (&run->failed); i0 += step)
     {
-      gsize      item = run->first + i;
-      PercImage *images = run->images + i * n;
+      int        m = (int) MIN ((gsize) run->group, run->count - i0);
+      PercImage *images = run->images + i0 * n;
       GError    *error = NULL;
 
-      for (int k = 0; k < n; k++)
+      for (int k = 0; k < m * n; k++)
         if (!perc_features_check_input (run->model, &images[k], &error))
           {
-            fail (run, g_ptr_array_index (c->files[k], item), error);
+            fail (run, g_ptr_array_index (c->files[k % n], run->first + i0 + k / n), error);
             return NULL;
           }
-      /* The item's images in lockstep: each op's weights read once. */
-      if (!perc_extractor_run_batch (w->extractors, images, n, scaling, w->features, &error))
+      /* The items' images in lockstep: each op's weights read once. */
+      if (!perc_extractor_run_batch (w->extractors, images, m * n, scaling, w->features,
+                                     &error))
         {
-          fail (run, g_ptr_array_index (c->files[0], item), error);
+          fail (run, g_ptr_array_index (c->files[0], run->first + i0), error);
           break;
         }
-      for (int j = 0; j < n - 1; j++)
-        {
-          if (!perc_distance_compute (run->model, run->metric, w->features[0],
-                                      w->features[j + 1], &w->distance, &error))
-            {
-              fail (run, g_ptr_array_index (c->files[j + 1], item), error);
-              return NULL;
-            }
-          c->distance[j][item] = w->distance.distance;
-          for (int l = 0; l < w->distance.n_layers; l++)
-            c->terms[j][l][item] = w->distance.terms[l];
-        }
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < n - 1; j++)
+          {
+            gsize         item = run->first + i0 + i;
+            PercFeatures *const *f = w->features + i * n;
+
+            if (!perc_distance_compute (run->model, run->metric, f[0], f[j + 1],
+                                        &w->distance, &error))
+              {
+                fail (run, g_ptr_array_index (c->files[j + 1], item), error);
+                return NULL;
+              }
+            c->distance[j][item] = w->distance.distance;
+            for (int l = 0; l < w->distance.n_layers; l++)
+              c->terms[j][l][item] = w->distance.terms[l];
+          }
     }
   return NULL;
 }
@@ -441,6 +455,13 @@ run_batch (Run     *run,
   run->reading += (g_get_monotonic_time () - start) / 1e6;
   if (ok)
     {
+      gsize pixels = 1;
+
+      for (gsize i = 0; i < n * count; i++)
+        pixels = MAX (pixels, (gsize) run->images[i].width * run->images[i].height);
+      /* Groups small enough for every thread to have one. */
+      run->group = (int) CLAMP (GROUP_PIXELS / (n * pixels), 1, GROUP);
+      run->group = (int) MIN ((gsize) run->group, MAX (count / run->n_threads, 1));
       start = g_get_monotonic_time ();
       for (int t = 1; t < run->n_threads; t++)
         threads[t] = g_thread_new ("perceptual-evaluate", work, &workers[t]);
@@ -695,7 +716,7 @@ evaluate (const Test *test,
     {
       workers[t].run = &run;
       workers[t].index = t;
-      for (int k = 0; k < 3; k++)
+      for (int k = 0; k < GROUP * 3; k++)
         {
           workers[t].extractors[k] = perc_extractor_new (model);
           workers[t].features[k] = perc_features_new ();
@@ -758,7 +779,7 @@ out:
   perceptual_models_release (model);
   for (int t = 0; workers && t < run.n_threads; t++)
     {
-      for (int k = 0; k < 3; k++)
+      for (int k = 0; k < GROUP * 3; k++)
         {
           perc_extractor_free (workers[t].extractors[k]);
           perc_features_free (workers[t].features[k]);

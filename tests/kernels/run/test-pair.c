@@ -307,8 +307,9 @@ test_refused (void)
 }
 
 /* Images in lockstep through extractors of one model (an evaluator's
- * item) have the features each has alone, bit for bit; a bad image fails
- * the batch before any work.
+ * items), two sizes of two images each, have the features each has alone,
+ * bit for bit, whether their small layers' products span images or not;
+ * a bad image fails the batch before any work.
  */
 static void
 test_batch (void)
@@ -317,24 +318,26 @@ test_batch (void)
   PercModel     *model = perc_model_load (path, test_microkernel (), NULL);
   PercExtractor *alone = perc_extractor_new (model);
   PercFeatures  *want = perc_features_new ();
-  PercExtractor *ex[3];
-  PercFeatures  *got[3];
-  PercImage      images[3];
-  float         *rgb[3];
+  PercExtractor *ex[4];
+  PercFeatures  *got[4];
+  PercImage      images[4];
+  float         *rgb[4];
   GError        *error = NULL;
 
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     {
+      int w = k < 2 ? 67 : 45, h = k < 2 ? 53 : 40;
+
       ex[k] = perc_extractor_new (model);
       got[k] = perc_features_new ();
-      rgb[k] = make_image (67, 53, 20 + k);
-      images[k] = (PercImage) { 67, 53, 3 * 67, rgb[k] };
+      rgb[k] = make_image (w, h, 20 + k);
+      images[k] = (PercImage) { w, h, 3 * w, rgb[k] };
     }
   for (int round = 0; round < 2; round++)
     {
-      g_assert_true (perc_extractor_run_batch (ex, images, 3, TRUE, got, &error));
+      g_assert_true (perc_extractor_run_batch (ex, images, 4, TRUE, got, &error));
       g_assert_no_error (error);
-      for (int k = 0; k < 3; k++)
+      for (int k = 0; k < 4; k++)
         {
           g_assert_true (perc_extractor_run (alone, &images[k], TRUE, want, &error));
           for (int l = 0; l < want->n_taps; l++)
@@ -350,11 +353,11 @@ test_batch (void)
         }
     }
   rgb[2][100] = NAN;
-  g_assert_false (perc_extractor_run_batch (ex, images, 3, TRUE, got, &error));
+  g_assert_false (perc_extractor_run_batch (ex, images, 4, TRUE, got, &error));
   g_assert_error (error, PERC_ERROR, PERC_ERROR_INPUT);
   g_clear_error (&error);
 
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     {
       perc_extractor_free (ex[k]);
       perc_features_free (got[k]);
