@@ -35,19 +35,68 @@ cli_parse_enum (GType type, const char *nick, int *value, const char *what)
 
 /* The messages GEGL's loaders log while they read a file: a loader that
  * fails still gives an image (a placeholder, or what it read so far), and
- * says so only in a warning.
+ * says so only in a warning.  Files are read in several threads at once,
+ * so one handler stays in place and gives a warning to the reading or
+ * writing of the thread that logged it; a warning from another thread (a
+ * GEGL worker's) to every one under way, none of which may pass it over.
  */
-void
-cli_catch_warning (const char     *domain G_GNUC_UNUSED,
+static GMutex     catch_lock;
+static GPtrArray *catching;       /* GString *: the reads and writes under way */
+static GPrivate   catch_own;      /* this thread's GString, or NULL */
+
+static void
+catch_warning (const char     *domain,
                GLogLevelFlags  level,
                const char     *message,
-               gpointer        data)
+               gpointer        data G_GNUC_UNUSED)
 {
-  GString *caught = data;
+  GString *own = g_private_get (&catch_own);
 
-  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) &&
-      !caught->len)
-    g_string_assign (caught, message);
+  g_mutex_lock (&catch_lock);
+  if (!catching->len)
+    {
+      g_mutex_unlock (&catch_lock);
+      g_log_default_handler (domain, level, message, NULL);
+      return;
+    }
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    for (guint i = 0; i < catching->len; i++)
+      {
+        GString *caught = g_ptr_array_index (catching, i);
+
+        if ((!own || caught == own) && !caught->len)
+          g_string_assign (caught, message);
+      }
+  g_mutex_unlock (&catch_lock);
+}
+
+GString *
+cli_catch_begin (void)
+{
+  static gsize installed;
+  GString     *caught = g_string_new (NULL);
+
+  if (g_once_init_enter (&installed))
+    {
+      catching = g_ptr_array_new ();
+      g_log_set_default_handler (catch_warning, NULL);
+      g_once_init_leave (&installed, 1);
+    }
+  g_mutex_lock (&catch_lock);
+  g_ptr_array_add (catching, caught);
+  g_mutex_unlock (&catch_lock);
+  g_private_set (&catch_own, caught);
+  return caught;
+}
+
+void
+cli_catch_end (GString *caught)
+{
+  g_private_set (&catch_own, NULL);
+  g_mutex_lock (&catch_lock);
+  g_ptr_array_remove_fast (catching, caught);
+  g_mutex_unlock (&catch_lock);
+  g_string_free (caught, TRUE);
 }
 
 GeglBuffer *
@@ -59,7 +108,6 @@ cli_load (const char *path,
   GeglBuffer     *buffer = NULL;
   GeglRectangle   box;
   GString        *caught;
-  GLogFunc        old_handler;
   gboolean        ok = FALSE;
   FILE           *f;
 
@@ -91,8 +139,7 @@ cli_load (const char *path,
   sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink",
                               "buffer", &buffer, NULL);
   gegl_node_link (load, sink);
-  caught = g_string_new (NULL);
-  old_handler = g_log_set_default_handler (cli_catch_warning, caught);
+  caught = cli_catch_begin ();
   /* The size from the file's header, before any pixel is decoded. */
   box = gegl_node_get_bounding_box (load);
   if (caught->len || box.width < 1 || box.height < 1)
@@ -114,8 +161,7 @@ cli_load (const char *path,
       else
         ok = TRUE;
     }
-  g_log_set_default_handler (old_handler, NULL);
-  g_string_free (caught, TRUE);
+  cli_catch_end (caught);
   g_object_unref (graph);
   if (!ok)
     g_clear_object (&buffer);

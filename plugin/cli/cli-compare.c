@@ -60,7 +60,6 @@ save (const char *path,
   const char *saver_op = NULL;
   char       *dir, *base, *tmp;
   GString    *caught;
-  GLogFunc    old_handler;
   GeglNode   *graph, *saver;
   GStatBuf    st;
   int         fd;
@@ -110,10 +109,8 @@ save (const char *path,
   saver = gegl_node_new_child (graph, "operation", saver_op, "path", tmp, NULL);
   gegl_node_link (gegl_node_new_child (graph, "operation", "gegl:buffer-source",
                                        "buffer", buffer, NULL), saver);
-  caught = g_string_new (NULL);
-  old_handler = g_log_set_default_handler (cli_catch_warning, caught);
+  caught = cli_catch_begin ();
   gegl_node_process (saver);
-  g_log_set_default_handler (old_handler, NULL);
   g_object_unref (graph);
   if (caught->len || g_stat (tmp, &st) != 0 || st.st_size == 0)
     *error = g_strdup_printf (_("%s: could not write the file%s%s"), path,
@@ -122,7 +119,7 @@ save (const char *path,
     *error = g_strdup_printf (_("%s: could not write the file: %s"), path, g_strerror (errno));
   if (*error)
     g_unlink (tmp);
-  g_string_free (caught, TRUE);
+  cli_catch_end (caught);
   g_free (tmp);
   g_free (base);
   g_free (dir);
@@ -147,29 +144,58 @@ show_progress (double   done,
   return TRUE;
 }
 
+/* One pair of a batch; `error`, when set, is why it cannot be compared
+ * (a bad line of a pair list).
+ */
+typedef struct
+{
+  char *ref, *dist, *error;
+} Pair;
+
+/* A pair's images, read; or why they could not be. */
+typedef struct
+{
+  GeglBuffer *ref, *dist;
+  char       *error;
+} Loaded;
+
+static void
+load_pair (const Pair *p,
+           Loaded     *l)
+{
+  GError *error = NULL;
+
+  memset (l, 0, sizeof *l);
+  if (p->error)
+    l->error = g_strdup (p->error);
+  else if (!(l->ref = cli_load (p->ref, &error)) || !(l->dist = cli_load (p->dist, &error)))
+    {
+      l->error = g_strdup (error->message);
+      g_error_free (error);
+      g_clear_object (&l->ref);
+    }
+}
+
+/* Compares the pair p, read into `in` (whose images and error it takes). */
 static void
 compare_pair (const Options       *o,
-              const char          *ref_path,
-              const char          *dist_path,
+              const Pair          *p,
+              Loaded              *in,
               const char          *heatmap,
               const char          *map_path,
               PerceptualWorkspace *workspace,
               Outcome             *out)
 {
-  GeglBuffer      *ref = NULL, *dist = NULL, *map = NULL;
+  GeglBuffer      *ref = in->ref, *dist = in->dist, *map = NULL;
+  const char      *ref_path = p->ref, *dist_path = p->dist;
   PerceptualResult r = { 0 };
-  GError          *error = NULL;
   const Babl      *space;
   gboolean         tell;
 
   memset (out, 0, sizeof *out);
   out->distance = NAN;
-  if (!(ref = cli_load (ref_path, &error)) || !(dist = cli_load (dist_path, &error)))
-    {
-      out->error = g_strdup (error->message);
-      g_error_free (error);
-      goto done;
-    }
+  if ((out->error = in->error))
+    goto done;
   if (gegl_buffer_get_width (ref) != gegl_buffer_get_width (dist) ||
       gegl_buffer_get_height (ref) != gegl_buffer_get_height (dist))
     {
@@ -327,14 +353,6 @@ print_csv (const Options *o, const char *ref, const char *dist, const Outcome *o
     }
   putchar ('\n');
 }
-
-/* One pair of a batch; `error`, when set, is why it cannot be compared
- * (a bad line of a pair list).
- */
-typedef struct
-{
-  char *ref, *dist, *error;
-} Pair;
 
 static void
 pair_clear (gpointer data)
@@ -544,6 +562,32 @@ check_outputs (const char *const *outputs,
   return *error == NULL;
 }
 
+/* The reading runs a pair ahead of the comparing, in a thread of its own,
+ * so that decoding the next pair's files overlaps the network's work on
+ * this one; no further, to hold two pairs' images at most.
+ */
+typedef struct
+{
+  GArray      *pairs;
+  Loaded      *loaded;    /* one per pair */
+  GAsyncQueue *ready;     /* pairs read, in order */
+  GAsyncQueue *room;      /* one token for each pair it may read */
+} Reader;
+
+static gpointer
+read_ahead (gpointer data)
+{
+  Reader *r = data;
+
+  for (guint i = 0; i < r->pairs->len; i++)
+    {
+      g_async_queue_pop (r->room);
+      load_pair (&g_array_index (r->pairs, Pair, i), &r->loaded[i]);
+      g_async_queue_push (r->ready, &r->loaded[i]);
+    }
+  return NULL;
+}
+
 static int
 run_batch (const Options *o, GArray *pairs)
 {
@@ -557,6 +601,9 @@ run_batch (const Options *o, GArray *pairs)
    * cost as much as the network at 512 x 512, in page faults.
    */
   PerceptualWorkspace workspace = { 0 };
+  Reader              reader = { pairs, g_new0 (Loaded, n), g_async_queue_new (),
+                                 g_async_queue_new () };
+  GThread            *reading = NULL;
 
   /* Every output named first: none may replace an input or another. */
   for (guint i = 0; i < n; i++)
@@ -595,21 +642,19 @@ run_batch (const Options *o, GArray *pairs)
         printf (",layer_%u", l + 1);
       putchar ('\n');
     }
+  for (int ahead = 0; ahead < 2; ahead++)
+    g_async_queue_push (reader.room, &reader);
+  reading = g_thread_new ("perceptual-read", read_ahead, &reader);
   for (guint i = 0; i < n; i++)
     {
       Pair   *p = &g_array_index (pairs, Pair, i);
+      Loaded *in = g_async_queue_pop (reader.ready);
       Outcome out;
 
       if (progress)
         fprintf (stderr, "\r\033[K%u/%u %s", i + 1, n, p->dist);
-      if (p->error)
-        {
-          memset (&out, 0, sizeof out);
-          out.distance = NAN;
-          out.error = g_strdup (p->error);
-        }
-      else
-        compare_pair (o, p->ref, p->dist, heat[i], maps[i], &workspace, &out);
+      compare_pair (o, p, in, heat[i], maps[i], &workspace, &out);
+      g_async_queue_push (reader.room, &reader);
       if (out.error)
         {
           failed++;
@@ -631,6 +676,11 @@ run_batch (const Options *o, GArray *pairs)
   status = failed ? 1 : 0;
 
 out:
+  if (reading)
+    g_thread_join (reading);
+  g_async_queue_unref (reader.ready);
+  g_async_queue_unref (reader.room);
+  g_free (reader.loaded);
   perceptual_workspace_clear (&workspace);
   g_strfreev (heat);
   g_strfreev (maps);
@@ -733,6 +783,8 @@ cli_compare (int argc, char **argv)
     {
       const char *outputs[4] = { o.heatmap, NULL, o.map, NULL };
       const char *inputs[4] = { argv[1], argv[2], argv[1], argv[2] };
+      Pair        pair = { argv[1], argv[2], NULL };
+      Loaded      in;
       Outcome     out;
 
       if (!check_outputs (outputs, inputs, 4, &error))
@@ -740,7 +792,8 @@ cli_compare (int argc, char **argv)
           cli_error ("%s", error);
           goto out;
         }
-      compare_pair (&o, argv[1], argv[2], o.heatmap, o.map, NULL, &out);
+      load_pair (&pair, &in);
+      compare_pair (&o, &pair, &in, o.heatmap, o.map, NULL, &out);
       if (out.error)
         cli_error ("%s", out.error);
       else if (o.json)

@@ -53,13 +53,12 @@ gboolean    cli_parse_enum        (GType               type,
                                    int                *value,
                                    const char         *what);
 
-/* A GLogFunc that keeps the first warning (or worse) in a GString:
- * GEGL's loaders and savers report failures only that way.
+/* Catching the first warning (or worse) this thread logs, into the
+ * GString returned, until cli_catch_end () frees it: GEGL's loaders and
+ * savers report failures only that way.
  */
-void        cli_catch_warning     (const char         *domain,
-                                   GLogLevelFlags      level,
-                                   const char         *message,
-                                   gpointer            caught);
+GString    *cli_catch_begin       (void);
+void        cli_catch_end         (GString            *caught);
 
 /* The heatmap `heat` with a legend below it: a bar of the colour map
  * `colormap` from lo to hi, the values of six ticks written under it.

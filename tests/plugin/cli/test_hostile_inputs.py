@@ -152,6 +152,17 @@ class Unreadable(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("half.png: cannot read this image", proc.stderr)
         self.assertEqual(proc.stdout, "")
+        # In a batch, read while other pairs are compared: that pair alone fails.
+        pairs = path("half-pairs.txt")
+        with open(pairs, "w") as f:
+            f.write("".join("%s\t%s\n" % (a, x) for x in (b, half, b, half, b)))
+        proc = run("compare", "--pairs", pairs)
+        self.assertEqual(proc.returncode, 1)
+        lines = [json.loads(l) for l in proc.stdout.splitlines()]
+        self.assertEqual(["error" in l for l in lines], [False, True, False, True, False])
+        self.assertIn("half.png: cannot read this image", lines[1]["error"])
+        self.assertEqual(len({l["distance"] for l in lines if "distance" in l}), 1)
+        self.assertIn("3 pairs compared, 2 failed", proc.stderr)
 
     def test_absurd_size(self):
         # 233 bytes that claim 100000 x 100000 pixels.
