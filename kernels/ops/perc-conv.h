@@ -13,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-#define PERC_CONV_WINOGRAD_MIN_WORK 8192
+#define PERC_CONV_WINOGRAD_MIN_WORK 16384
 
 /* Chooses conv's method for products by `microkernel`, which the packed
  * weights will be laid out for.
