@@ -69,6 +69,19 @@ perc_threads_count (PercThreads threads,
          threads == PERC_THREADS_IMAGES ? 2 : CLAMP (n_threads, 2, PERC_MAX_THREADS);
 }
 
+/* Whether an op's products span both images (run_op () in one thread):
+ * then both images' buffers of each op are live together.
+ */
+static gboolean
+spanning (const PercModel *model,
+          const PercShape *shapes)
+{
+  for (int i = 0; i < model->net->n_ops; i++)
+    if (perc_network_op_spans (model, i, shapes))
+      return TRUE;
+  return FALSE;
+}
+
 /* Lifetimes and offsets of both images' buffers; returns the arena's
  * size in floats.
  */
@@ -81,6 +94,7 @@ plan (const PercModel *model,
   const PercNet *net = model->net;
   int            nb = net->n_buffers;
   gboolean       apart = threads == PERC_THREADS_IMAGES;
+  gboolean       together = apart || (threads == PERC_THREADS_ONE && spanning (model, shapes));
   gsize          size, second;
 
   for (int k = 0; k < 2; k++)
@@ -93,7 +107,7 @@ plan (const PercModel *model,
         for (int i = 0; i < net->n_ops; i++)
           {
             const PercOp *op = &net->ops[i];
-            int           t = 3 * i + 1 + (apart ? 0 : k);
+            int           t = 3 * i + 1 + (together ? 0 : k);
 
             if (op->dst == b)
               {
@@ -284,15 +298,22 @@ wait_done (PercPair *p)
   g_mutex_unlock (&p->lock);
 }
 
-/* Op i of both images, in lockstep, shared between n threads.  Split,
- * image 1's op must wait for image 0's: the plan lets it reuse memory
- * image 0's has just read.
+/* Op i of both images, in lockstep: in one thread in one product where
+ * its outputs are narrow (the plan has both images' buffers live);
+ * split between n threads, image 1's after image 0's, as the plan lets
+ * it reuse memory image 0's has just read.
  */
 static void
 run_op (PercPair *p,
         int       i,
         int       n)
 {
+  if (n == 1 && perc_network_op_spans (p->model, i, p->shapes))
+    {
+      perc_network_op_images (p->model, i, p->shapes, (float *const *const *) p->views, 2,
+                              p->scratch[0], 0, 1);
+      return;
+    }
   for (int k = 0; k < 2; k++)
     if (n > 1)
       {

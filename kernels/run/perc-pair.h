@@ -26,11 +26,13 @@ typedef void (*PercTapPair) (int              l,
 typedef void (*PercTapDone) (int              l,
                              gpointer         data);
 
-/* How the work uses threads.  The images side by side run apart in two,
- * with no hand-over until the end, but each keeps its taps until then;
- * split, every op's output is shared between any number, which needs no
- * more memory than one thread (but scratch per thread) and a hand-over
- * per op.
+/* How the work uses threads.  In one, each op runs on both images, in
+ * one product where its outputs are narrower than a panel (then both
+ * images' buffers of every op are live together).  The images side by
+ * side run apart in two, with no hand-over until the end, but each keeps
+ * its taps until then; split, every op's output is shared between any
+ * number, which needs no more memory than one thread on wide layers (but
+ * scratch per thread) and a hand-over per op.
  */
 typedef enum
 {

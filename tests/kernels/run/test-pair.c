@@ -216,7 +216,7 @@ check_model (const char *path, PercCalibration calibration, const int sizes[][2]
 
       g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE, 1), >, 0);
       g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_ONE, 1), <=,
-                        perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 2));
+                        perc_pair_bytes (model, w, h, PERC_THREADS_IMAGES, 2));
       g_assert_cmpuint (perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 2), <,
                         perc_pair_bytes (model, w, h, PERC_THREADS_SPLIT, 8));
       taps_clear (&want);
