@@ -299,30 +299,27 @@ wait_done (PercPair *p)
 }
 
 /* Op i of both images, in lockstep: in one thread in one product where
- * its outputs are narrow (the plan has both images' buffers live);
- * split between n threads, image 1's after image 0's, as the plan lets
- * it reuse memory image 0's has just read.
+ * its outputs are narrow (the plan then has both images' buffers live),
+ * else image by image; split between n threads, image 1's after image
+ * 0's, as the plan lets it reuse memory image 0's has just read.
  */
 static void
 run_op (PercPair *p,
         int       i,
         int       n)
 {
-  if (n == 1 && perc_network_op_spans (p->model, i, p->shapes))
+  if (n == 1)
     {
       perc_network_op_images (p->model, i, p->shapes, (float *const *const *) p->views, 2,
                               p->scratch[0], 0, 1);
       return;
     }
   for (int k = 0; k < 2; k++)
-    if (n > 1)
-      {
-        post (p, i, i + 1, k, n, n - 1);
-        perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, n);
-        wait_done (p);
-      }
-    else
-      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, 1);
+    {
+      post (p, i, i + 1, k, n, n - 1);
+      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, n);
+      wait_done (p);
+    }
 }
 
 gboolean
