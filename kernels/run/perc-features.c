@@ -267,6 +267,67 @@ perc_network_op_spans (const PercModel *model,
          perc_conv_spans_images (&model->convs[i], shapes[op->src].h, shapes[op->src].w);
 }
 
+/* Part `part` of `parts` of op i of n images of one size in one product
+ * where the op spans them and its parts go channel by channel
+ * (conv_part ()): the part's whole channels of all images at once, the
+ * rows of the channels it shares with the parts beside it image by image.
+ * FALSE, having done nothing, where the op does not span the images.
+ */
+static gboolean
+images_part (const PercModel     *model,
+             int                  i,
+             const PercShape     *shapes,
+             float *const *const *views,
+             int                  n,
+             float               *scratch,
+             int                  part,
+             int                  parts)
+{
+  const PercOp    *op = &model->net->ops[i];
+  const PercConv  *conv = &model->convs[i];
+  const PercShape *in = &shapes[op->src];
+  const int        h = shapes[op->dst].h;
+  const gsize      plane = (gsize) h * shapes[op->dst].w;
+  const float     *src[64];
+  float           *dst[64];
+  gsize            u0, u1;
+  int              a, b;
+
+  if (!perc_network_op_spans (model, i, shapes) || (parts > 1 && h >= 8 * parts))
+    return FALSE;
+  perc_network_part (model->net, i, shapes, part, parts, &u0, &u1);
+  a = (int) ((u0 + h - 1) / h);
+  b = (int) (u1 / h);
+  /* G_N_ELEMENTS (src) images at a time. */
+  for (int k = 0; k < n && a < b; k += G_N_ELEMENTS (src))
+    {
+      int m = MIN (n - k, (int) G_N_ELEMENTS (src));
+
+      for (int j = 0; j < m; j++)
+        {
+          src[j] = views[k + j][op->src];
+          dst[j] = views[k + j][op->dst] + op->dst_channel * plane;
+        }
+      perc_conv_forward_images (conv, src, m, in->h, in->w, dst, scratch, a, b);
+    }
+  for (int k = 0; k < n; k++)
+    {
+      const float *s = views[k][op->src];
+      float       *d = views[k][op->dst] + op->dst_channel * plane;
+
+      if (a > b)
+        perc_conv_forward_part (conv, s, in->h, in->w, d, scratch, u0 % h, u1 % h, b, b + 1);
+      else
+        {
+          if (u0 % h)
+            perc_conv_forward_part (conv, s, in->h, in->w, d, scratch, u0 % h, h, a - 1, a);
+          if (u1 % h)
+            perc_conv_forward_part (conv, s, in->h, in->w, d, scratch, 0, u1 % h, b, b + 1);
+        }
+    }
+  return TRUE;
+}
+
 void
 perc_network_op_images (const PercModel     *model,
                         int                  i,
@@ -277,27 +338,9 @@ perc_network_op_images (const PercModel     *model,
                         int                  part,
                         int                  parts)
 {
-  const PercOp *op = &model->net->ops[i];
-  const float  *src[64];
-  float        *dst[64];
-  gsize         plane = (gsize) shapes[op->dst].h * shapes[op->dst].w;
-  int           k = 0;
-
-  if (parts == 1 && perc_network_op_spans (model, i, shapes))
-    /* G_N_ELEMENTS (src) images at a time. */
-    for (; k < n; k += G_N_ELEMENTS (src))
-      {
-        int m = MIN (n - k, (int) G_N_ELEMENTS (src));
-
-        for (int j = 0; j < m; j++)
-          {
-            src[j] = views[k + j][op->src];
-            dst[j] = views[k + j][op->dst] + op->dst_channel * plane;
-          }
-        perc_conv_forward_images (&model->convs[i], src, m, shapes[op->src].h,
-                                  shapes[op->src].w, dst, scratch, 0, op->out_channels);
-      }
-  for (; k < n; k++)
+  if (images_part (model, i, shapes, views, n, scratch, part, parts))
+    return;
+  for (int k = 0; k < n; k++)
     perc_network_op (model, i, shapes, views[k], scratch, part, parts);
 }
 

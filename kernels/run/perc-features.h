@@ -98,10 +98,11 @@ gboolean       perc_network_op_spans (const PercModel *model,
                                       int              i,
                                       const PercShape *shapes);
 
-/* Op i of n images of one size, views[k] the buffers of image k, in the
- * calling thread: one product for all of them where the op spans images
- * and it is the whole op (0 of 1), else image by image, part `part` of
- * `parts` of each.  The same as perc_network_op () on each.
+/* Part `part` of `parts` of op i of n images of one size, views[k] the
+ * buffers of image k, in the calling thread: one product for all of them
+ * where the op spans images (for a part of its channels, where parts go
+ * channel by channel), else image by image.  The same as
+ * perc_network_op () on each.
  */
 void           perc_network_op_images (const PercModel *model,
                                        int              i,

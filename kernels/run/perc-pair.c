@@ -61,6 +61,9 @@ struct _PercPair
   guint            job;
   guint            left;
   int              first, end, image, parts;
+  gboolean         joint;        /* the run's ops take both images at once */
+  const PercImage *images[2];    /* the run's, and whether image 1 is finite */
+  gboolean         scaling, finite;
 
   /* The current run's reductions (side by side, under the lock): ops
    * finished per image, taps reduced so far (of `order`), whether a
@@ -81,8 +84,8 @@ perc_threads_count (PercThreads threads,
          threads == PERC_THREADS_IMAGES ? 2 : CLAMP (n_threads, 2, PERC_MAX_THREADS);
 }
 
-/* Whether an op's products span both images (run_op () in one thread):
- * then both images' buffers of each op are live together.
+/* Whether an op's products span both images (run_op ()): then both
+ * images' buffers of each op are live together.
  */
 static gboolean
 spanning (const PercModel *model,
@@ -106,7 +109,7 @@ plan (const PercModel *model,
   const PercNet *net = model->net;
   int            nb = net->n_buffers;
   gboolean       apart = threads == PERC_THREADS_IMAGES;
-  gboolean       together = apart || (threads == PERC_THREADS_ONE && spanning (model, shapes));
+  gboolean       together = apart || spanning (model, shapes);
   gsize          size, second;
 
   for (int k = 0; k < 2; k++)
@@ -281,6 +284,35 @@ reduce_ready (PercPair *p,
   g_mutex_unlock (&p->lock);
 }
 
+/* Checks that image k is finite, and makes it the network's input. */
+static gboolean
+prepare (PercPair *p,
+         int       k,
+         GError  **error)
+{
+  if (!perc_image_check (p->images[k], error))
+    return FALSE;
+  perc_image_to_input (p->images[k], p->scaling, p->views[k][0]);
+  return TRUE;
+}
+
+/* Part `part` of `parts` of op i of image k, or of both images (k < 0)
+ * in the products that span them.
+ */
+static void
+run_part (PercPair *p,
+          int       i,
+          int       k,
+          int       part,
+          int       parts)
+{
+  if (k < 0)
+    perc_network_op_images (p->model, i, p->shapes, (float *const *const *) p->views, 2,
+                            p->scratch[part], part, parts);
+  else
+    perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[part], part, parts);
+}
+
 static gpointer
 helper (gpointer data)
 {
@@ -298,15 +330,18 @@ helper (gpointer data)
       /* The job's fields stay until the active helpers are done. */
       if (h->index >= JOB_ACTIVE (job))
         continue;
+      if (p->first < 0)
+        p->finite = prepare (p, 1, NULL);
       for (int i = p->first; i < p->end; i++)
-        {
-          perc_network_op (p->model, i, p->shapes, p->views[p->image],
-                           p->scratch[h->index + 1], p->parts == 1 ? 0 : h->index + 1,
-                           p->parts);
-          /* Alone on an image: the images side by side. */
-          if (p->parts == 1)
+        if (p->parts == 1)
+          {
+            /* Alone on an image: the images side by side. */
+            perc_network_op (p->model, i, p->shapes, p->views[p->image],
+                             p->scratch[h->index + 1], 0, 1);
             reduce_ready (p, p->image, i);
-        }
+          }
+        else
+          run_part (p, i, p->image, h->index + 1, p->parts);
       if (g_atomic_int_dec_and_test (&p->left))
         wake (p);
     }
@@ -337,27 +372,28 @@ wait_done (PercPair *p)
   await (p, &p->left, 0, TRUE);
 }
 
-/* Op i of both images, in lockstep: in one thread in one product where
- * its outputs are narrow (the plan then has both images' buffers live),
- * else image by image; split between n threads, image 1's after image
- * 0's, as the plan lets it reuse memory image 0's has just read.
+/* Op i of both images, in lockstep, split between n threads (or in one):
+ * both images at once where some op spans them (the plan then has both
+ * images' buffers live), in one product where this op does; else image
+ * 1's after image 0's, as the plan lets it reuse memory image 0's has
+ * just read.
  */
 static void
 run_op (PercPair *p,
         int       i,
         int       n)
 {
-  if (n == 1)
+  int jobs = p->joint ? 1 : 2;
+
+  for (int k = 0; k < jobs; k++)
     {
-      perc_network_op_images (p->model, i, p->shapes, (float *const *const *) p->views, 2,
-                              p->scratch[0], 0, 1);
-      return;
-    }
-  for (int k = 0; k < 2; k++)
-    {
-      post (p, i, i + 1, k, n, n - 1);
-      perc_network_op (p->model, i, p->shapes, p->views[k], p->scratch[0], 0, n);
-      wait_done (p);
+      int image = jobs == 1 ? -1 : k;
+
+      if (n > 1)
+        post (p, i, i + 1, image, n, n - 1);
+      run_part (p, i, image, 0, n);
+      if (n > 1)
+        wait_done (p);
     }
 }
 
@@ -375,26 +411,22 @@ perc_pair_run (PercPair        *p,
 {
   const PercModel *model = p->model;
   const PercNet   *net = model->net;
-  const PercImage *images[2] = { a, b };
   gsize            scratch;
 
   g_return_val_if_fail (a->width == b->width && a->height == b->height, FALSE);
-  if (!perc_features_check_input (model, a, error) ||
-      !perc_features_check_input (model, b, error))
+  if (!perc_model_check_size (model, a->width, a->height, error))
     return FALSE;
 
   perc_net_shapes (net, a->width, a->height, p->shapes);
   perc_reserve (&p->arena, &p->arena_capacity, plan (model, p->shapes, threads, p->blocks));
+  p->joint = spanning (model, p->shapes);
   scratch = MAX (perc_network_scratch (model, p->shapes), 1);
   n_threads = perc_threads_count (threads, n_threads);
   for (int k = 0; k < n_threads; k++)
     perc_reserve (&p->scratch[k], &p->scratch_capacity[k], scratch);
   for (int k = 0; k < 2; k++)
-    {
-      for (int i = 0; i < p->n_buffers; i++)
-        p->views[k][i] = p->arena + p->blocks[k * p->n_buffers + i].offset;
-      perc_image_to_input (images[k], scaling, p->views[k][0]);
-    }
+    for (int i = 0; i < p->n_buffers; i++)
+      p->views[k][i] = p->arena + p->blocks[k * p->n_buffers + i].offset;
 
   for (; p->n_helpers < n_threads - 1; p->n_helpers++)
     {
@@ -402,6 +434,24 @@ perc_pair_run (PercPair        *p,
       p->threads[p->n_helpers] = g_thread_new ("perceptual-op", helper,
                                                &p->helpers[p->n_helpers]);
     }
+  /* Both images at once where there are helpers, image 1 by the first;
+   * either failing, before any op.
+   */
+  p->images[0] = a;
+  p->images[1] = b;
+  p->scaling = scaling;
+  if (n_threads > 1)
+    {
+      gboolean finite;
+
+      post (p, -1, -1, 1, 1, 1);
+      finite = prepare (p, 0, error);
+      wait_done (p);
+      if (!finite || (!p->finite && !prepare (p, 1, error)))
+        return FALSE;
+    }
+  else if (!prepare (p, 0, error) || !prepare (p, 1, error))
+    return FALSE;
   if (threads == PERC_THREADS_IMAGES)
     {
       int delivered = 0, reduced;
