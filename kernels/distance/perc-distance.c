@@ -172,13 +172,15 @@ perc_distance_compute (const PercModel    *model,
               out->maps[l] = g_new (float, n);
             }
           diff = out->maps[l];
+          perc_inverse_norms (f0->data[l], s->c, n, scratch);
+          perc_inverse_norms (f1->data[l], s->c, n, scratch + n);
         }
       else
         g_clear_pointer (&out->maps[l], g_free);
       out->shapes[l] = (PercShape) { 1, s->h, s->w };
       perc_layer_sum_reset (&out->sum, metric->kind, s->c);
-      perc_layer_sum_add (&out->sum, model, metric, l, s, f0->data[l], f1->data[l],
-                          0, 0, s->w, s->h, diff, scratch);
+      perc_layer_sum_add (&out->sum, model, metric, l, s, f0->data[l], scratch, f1->data[l],
+                          scratch + n, 0, 0, s->w, s->h, diff);
       out->terms[l] = perc_layer_sum_term (&out->sum, n);
     }
   g_free (scratch);
@@ -219,13 +221,14 @@ perc_layer_sum_add (PercLayerSum     *sum,
                     int               l,
                     const PercShape  *s,
                     const float      *f0,
+                    const float      *inv0,
                     const float      *f1,
+                    const float      *inv1,
                     int               x0,
                     int               y0,
                     int               x1,
                     int               y1,
-                    float            *diff,
-                    float            *scratch)
+                    float            *diff)
 {
   gsize n = (gsize) s->h * s->w;
 
@@ -241,8 +244,8 @@ perc_layer_sum_add (PercLayerSum     *sum,
   /* The whole map, even where no position is added: a tile's resampled
    * map reads past the positions it owns.
    */
-  perc_layer_difference (f0, f1, s->c, n, perc_model_lin (model, metric->calibration, l),
-                         diff, scratch);
+  perc_layer_difference (f0, inv0, f1, inv1, s->c, n,
+                         perc_model_lin (model, metric->calibration, l), diff);
   if (x0 >= x1 || y0 >= y1)
     return;
   for (int y = y0; y < y1; y++)

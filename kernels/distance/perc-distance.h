@@ -69,8 +69,9 @@ void   perc_layer_sum_clear (PercLayerSum       *sum);
 
 /* Adds the positions [x0, x1) x [y0, y1) (possibly none) of layer l's
  * features f0, f1 (s->c x s->h x s->w).  For the spatial distance, `diff`
- * (s->h x s->w floats) receives the layer's whole difference map,
- * computed with `scratch` (2 s->h s->w floats).
+ * (s->h x s->w floats) receives the layer's whole difference map, from
+ * inv0 and inv1, the features' perc_inverse_norms () (perc-difference.h;
+ * unused by the other kinds).
  */
 void   perc_layer_sum_add   (PercLayerSum       *sum,
                              const PercModel    *model,
@@ -78,13 +79,14 @@ void   perc_layer_sum_add   (PercLayerSum       *sum,
                              int                 l,
                              const PercShape    *s,
                              const float        *f0,
+                             const float        *inv0,
                              const float        *f1,
+                             const float        *inv1,
                              int                 x0,
                              int                 y0,
                              int                 x1,
                              int                 y1,
-                             float              *diff,
-                             float              *scratch);
+                             float              *diff);
 
 /* The term: the mean over the layer's grid of grid_positions for the
  * spatial distance, the statistics' term otherwise.

@@ -2,14 +2,14 @@
 
 #include "ops/perc-difference.h"
 
-/* inv[i] = 1 / (|f(i)| + eps), accumulating squares plane by plane so that
- * the inner loops run over contiguous memory.
+/* Squares accumulated plane by plane, so that the inner loops run over
+ * contiguous memory.
  */
-static void
-inverse_norms (const float *f,
-               int          channels,
-               gsize        n,
-               float       *inv)
+void
+perc_inverse_norms (const float *f,
+                    int          channels,
+                    gsize        n,
+                    float       *inv)
 {
   for (gsize i = 0; i < n; i++)
     inv[i] = 0.0f;
@@ -26,17 +26,14 @@ inverse_norms (const float *f,
 
 void
 perc_layer_difference (const float *f0,
+                       const float *inv0,
                        const float *f1,
+                       const float *inv1,
                        int          channels,
                        gsize        n,
                        const float *weights,
-                       float       *out,
-                       float       *scratch)
+                       float       *out)
 {
-  float *inv0 = scratch, *inv1 = scratch + n;
-
-  inverse_norms (f0, channels, n, inv0);
-  inverse_norms (f1, channels, n, inv1);
   for (gsize i = 0; i < n; i++)
     out[i] = 0.0f;
   for (int c = 0; c < channels; c++)

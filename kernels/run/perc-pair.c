@@ -69,6 +69,7 @@ struct _PercPair
    * finished per image, taps reduced so far (of `order`), whether a
    * thread is reducing one.
    */
+  PercTapImage     tap_image;
   PercTapPair      reduce;
   gpointer         data;
   int              finished[2];
@@ -256,6 +257,20 @@ perc_pair_free (PercPair *p)
   g_free (p);
 }
 
+/* The taps op i completes, of image k alone. */
+static void
+tap_images (PercPair *p,
+            int       k,
+            int       i)
+{
+  const PercNet *net = p->model->net;
+
+  if (p->tap_image)
+    for (int l = 0; l < net->n_taps; l++)
+      if (p->tap_op[l] == i)
+        p->tap_image (l, k, &p->shapes[net->taps[l]], p->views[k][net->taps[l]], p->data);
+}
+
 /* Image k has finished ops [0, i]: reduces, one at a time, the taps both
  * images now have, unless another thread is at it (it goes on with
  * these).
@@ -338,6 +353,7 @@ helper (gpointer data)
             /* Alone on an image: the images side by side. */
             perc_network_op (p->model, i, p->shapes, p->views[p->image],
                              p->scratch[h->index + 1], 0, 1);
+            tap_images (p, p->image, i);
             reduce_ready (p, p->image, i);
           }
         else
@@ -404,6 +420,7 @@ perc_pair_run (PercPair        *p,
                gboolean         scaling,
                PercThreads      threads,
                int              n_threads,
+               PercTapImage     image,
                PercTapPair      reduce,
                PercTapDone      done,
                gpointer         data,
@@ -440,6 +457,9 @@ perc_pair_run (PercPair        *p,
   p->images[0] = a;
   p->images[1] = b;
   p->scaling = scaling;
+  p->tap_image = image;
+  p->reduce = reduce;
+  p->data = data;
   if (n_threads > 1)
     {
       gboolean finite;
@@ -456,14 +476,13 @@ perc_pair_run (PercPair        *p,
     {
       int delivered = 0, reduced;
 
-      p->reduce = reduce;
-      p->data = data;
       p->finished[0] = p->finished[1] = 0;
       p->reduced = 0;
       post (p, 0, net->n_ops, 1, 1, 1);
       for (int i = 0; i < net->n_ops; i++)
         {
           perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
+          tap_images (p, 0, i);
           reduce_ready (p, 0, i);
           g_mutex_lock (&p->lock);
           reduced = p->reduced;
@@ -482,6 +501,8 @@ perc_pair_run (PercPair        *p,
     {
       run_op (p, i, n_threads);
       /* The taps this op completes: no later op writes them. */
+      tap_images (p, 0, i);
+      tap_images (p, 1, i);
       for (int l = 0; l < net->n_taps; l++)
         if (p->tap_op[l] == i)
           {

@@ -22,6 +22,16 @@ typedef void (*PercTapPair) (int              l,
                              const float     *b,
                              gpointer         data);
 
+/* Receives layer l of image k (0 or 1) alone, before the layer's
+ * PercTapPair, in the thread that completed it: each image's own share of
+ * a reduction.
+ */
+typedef void (*PercTapImage) (int              l,
+                              int              k,
+                              const PercShape *shape,
+                              const float     *features,
+                              gpointer         data);
+
 /* Told, in the calling thread, that layer l's PercTapPair has returned. */
 typedef void (*PercTapDone) (int              l,
                              gpointer         data);
@@ -56,9 +66,10 @@ void      perc_pair_free  (PercPair        *pair);
 
 /* Runs images a and b (of the same size) through the network, handing
  * every tap pair to `reduce` in the order the network computes them, one
- * at a time, and telling `done` after each.  With the images side by
- * side, `reduce` runs in whichever thread has the second image's tap,
- * while the other goes on; else in the calling thread.  `done` always
+ * at a time, and telling `done` after each; `image` (or NULL) has each
+ * image's tap first.  With the images side by side, `image` runs in the
+ * image's thread and `reduce` in whichever thread has the second image's
+ * tap, while the other goes on; else both in the calling thread.  `done` always
  * runs in the calling thread, and for every tap before this returns.
  * Fails as perc_extractor_run () does, before any work.
  */
@@ -68,6 +79,7 @@ gboolean  perc_pair_run   (PercPair        *pair,
                            gboolean         scaling,
                            PercThreads      threads,
                            int              n_threads,
+                           PercTapImage     image,
                            PercTapPair      reduce,
                            PercTapDone      done,
                            gpointer         data,

@@ -290,8 +290,10 @@ struct _PercTiler
   Plan           plan;
   PercPair      *pair;
   PercShape      shape[PERC_MAX_TAPS];  /* each layer's grid in the crop */
-  float         *rgb[2], *diff[PERC_MAX_TAPS], *scratch, *map;
-  gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], scratch_size, map_size;
+  float         *rgb[2], *diff[PERC_MAX_TAPS], *map;
+  gsize          rgb_size[2], diff_size[PERC_MAX_TAPS], map_size;
+  float         *inv[PERC_MAX_TAPS][2];   /* each layer's inverse norms, per image */
+  gsize          inv_size[PERC_MAX_TAPS][2];
   PercThreads    threads;
   int            n_threads;
   PercLayerSum   sums[PERC_MAX_TAPS];
@@ -317,11 +319,12 @@ perc_tiler_free (PercTiler *t)
   for (int l = 0; l < PERC_MAX_TAPS; l++)
     {
       g_free (t->diff[l]);
+      g_free (t->inv[l][0]);
+      g_free (t->inv[l][1]);
       perc_layer_sum_clear (&t->sums[l]);
     }
   g_free (t->rgb[0]);
   g_free (t->rgb[1]);
-  g_free (t->scratch);
   g_free (t->map);
   plan_clear (&t->plan);
   g_free (t);
@@ -344,6 +347,24 @@ typedef struct
   double                 done, share;   /* of the work, before and in this tile */
   gboolean               stop;          /* the progress callback said so */
 } Tile;
+
+/* Layer l of image k of the crop alone: its inverse norms, for the
+ * spatial distance.  Runs in the image's thread.
+ */
+static void
+reduce_image (int              l,
+              int              k,
+              const PercShape *s,
+              const float     *f,
+              gpointer         data)
+{
+  Tile      *t = data;
+  PercTiler *w = t->w;
+  gsize      n = (gsize) s->h * s->w;
+
+  if (t->metric->kind == PERC_DISTANCE_SPATIAL)
+    perc_inverse_norms (f, s->c, n, perc_reserve (&w->inv[l][k], &w->inv_size[l][k], n));
+}
 
 /* Reduces layer l of the crop: its share of the layer's sum (or layer
  * statistics) over the positions the tile owns, and its distance map.
@@ -368,9 +389,8 @@ reduce (int              l,
   if (t->metric->kind == PERC_DISTANCE_SPATIAL)
     d = perc_reserve (&w->diff[l], &w->diff_size[l], n);
   /* The positions this tile owns, for the layer's term. */
-  perc_layer_sum_add (&w->sums[l], p->model, t->metric, l, s, f0, f1,
-                      own->x0 - ox, own->y0 - oy, own->x1 - ox, own->y1 - oy, d,
-                      d ? perc_reserve (&w->scratch, &w->scratch_size, 2 * n) : NULL);
+  perc_layer_sum_add (&w->sums[l], p->model, t->metric, l, s, f0, w->inv[l][0], f1,
+                      w->inv[l][1], own->x0 - ox, own->y0 - oy, own->x1 - ox, own->y1 - oy, d);
 }
 
 /* After layer l of a tile, in the calling thread: the layer's own map if
@@ -453,7 +473,7 @@ run_tile (PercTiler             *w,
     }
   if (!perc_pair_run (w->pair, &images[0], &images[1],
                       perc_calibration_scales (metric->calibration),
-                      w->threads, w->n_threads, reduce, deliver, &t, error))
+                      w->threads, w->n_threads, reduce_image, reduce, deliver, &t, error))
     return FALSE;
   if (t.stop)
     {

@@ -28,7 +28,9 @@ test_difference (void)
 
   for (int weighted = 0; weighted < 2; weighted++)
     {
-      perc_layer_difference (f0, f1, c, n, weighted ? w : NULL, got, scratch);
+      perc_inverse_norms (f0, c, n, scratch);
+      perc_inverse_norms (f1, c, n, scratch + n);
+      perc_layer_difference (f0, scratch, f1, scratch + n, c, n, weighted ? w : NULL, got);
       naive_difference (f0, f1, c, n, weighted ? w : NULL, want);
       g_assert_cmpfloat (max_abs_diff (got, want, n), <, 1e-6);
     }
@@ -38,10 +40,10 @@ test_difference (void)
   /* Unweighted, identical features give 0; a zero pixel against a
    * non-zero one gives exactly 1.
    */
-  perc_layer_difference (f0, f0, c, n, NULL, got, scratch);
+  perc_layer_difference (f0, scratch, f0, scratch, c, n, NULL, got);
   for (int i = 0; i < n; i++)
     g_assert_cmpfloat (fabs (got[i]), <, 1e-6);
-  perc_layer_difference (f0, f1, c, n, NULL, got, scratch);
+  perc_layer_difference (f0, scratch, f1, scratch + n, c, n, NULL, got);
   g_assert_cmpfloat (fabs (got[7] - 1.0), <, 1e-6);
 
   g_free (f0); g_free (f1); g_free (w); g_free (got); g_free (want); g_free (scratch);

@@ -36,7 +36,24 @@ typedef struct
   int        layer[PERC_MAX_TAPS];
   PercShape  shape[PERC_MAX_TAPS];
   float     *data[PERC_MAX_TAPS][2];
+  /* Per layer and image, what the image's own callback was handed. */
+  const float *image[PERC_MAX_TAPS][2];
 } Taps;
+
+/* Each image's tap once, before the pair's, in any of the threads. */
+static void
+record_image (int              l,
+              int              k,
+              const PercShape *shape,
+              const float     *features,
+              gpointer         data)
+{
+  Taps *t = data;
+
+  g_assert_cmpint (shape->c, >, 0);
+  g_assert_null (t->image[l][k]);
+  t->image[l][k] = features;
+}
 
 static void
 record (int              l,
@@ -51,6 +68,7 @@ record (int              l,
   /* One at a time, in any of the runner's threads. */
   g_assert_true (g_atomic_int_compare_and_exchange (&t->reducing, 0, 1));
   g_assert_cmpint (t->calls, <, PERC_MAX_TAPS);
+  g_assert_true (t->image[l][0] == a && t->image[l][1] == b);
   t->layer[t->calls] = l;
   t->shape[t->calls] = *shape;
   t->data[t->calls][0] = g_memdup2 (a, n * sizeof (float));
@@ -107,8 +125,8 @@ run (PercPair *pair, const PercImage *a, const PercImage *b, gboolean scaling,
 
   taps_clear (t);
   t->caller = g_thread_self ();
-  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, n_threads, record, recorded, t,
-                                &error));
+  g_assert_true (perc_pair_run (pair, a, b, scaling, threads, n_threads, record_image, record,
+                                recorded, t, &error));
   g_assert_no_error (error);
   g_assert_cmpint (t->done, ==, t->calls);
 }
@@ -281,12 +299,12 @@ test_refused (void)
   for (PercThreads threads = PERC_THREADS_ONE; threads <= PERC_THREADS_SPLIT; threads++)
     {
       t.caller = g_thread_self ();
-      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, 2, record, recorded, &t,
+      g_assert_false (perc_pair_run (pair, &a, &b, TRUE, threads, 2, NULL, record, recorded, &t,
                                      &error));
       g_assert_error (error, PERC_ERROR, PERC_ERROR_INPUT);
       g_assert_nonnull (strstr (error->message, "NaN value at pixel (5, 7)"));
       g_clear_error (&error);
-      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, 2, record, recorded,
+      g_assert_false (perc_pair_run (pair, &tiny, &tiny, TRUE, threads, 2, NULL, record, recorded,
                                      &t, &error));
       g_assert_nonnull (strstr (error->message, "the squeeze network needs at least 17x17"));
       g_clear_error (&error);
