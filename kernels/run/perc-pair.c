@@ -1,8 +1,8 @@
 /* In lockstep (one thread, or split ops) the schedule is a sequence of
  * steps: step 0 writes both inputs; op i runs for image k at step
- * 3 i + 1 + k and the taps it completes are reduced at step 3 i + 3.  A
- * buffer lives from the first op that writes it to the last step that
- * reads it.  Images side by side run on their own, without a hand-over
+ * 3 i + 1 + k (for both at 3 i + 1 where some op spans the images) and
+ * the taps it completes are reduced at step 3 i + 3.  A buffer lives from
+ * the first op that writes it to the last step that reads it.  Images side by side run on their own, without a hand-over
  * per op: each has its own part of the arena, and keeps its taps to the
  * end; a tap is reduced by the thread that completes it second, while the
  * other goes on.

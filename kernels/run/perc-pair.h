@@ -41,8 +41,9 @@ typedef void (*PercTapDone) (int              l,
  * images' buffers of every op are live together).  The images side by
  * side run apart in two, with no hand-over until the end, but each keeps
  * its taps until then; split, every op's output is shared between any
- * number, which needs no more memory than one thread on wide layers (but
- * scratch per thread) and a hand-over per op.
+ * number, which needs no more memory than one thread (but scratch per
+ * thread) and a hand-over per op: each thread's part of both images at
+ * once where some layer spans them, as in one thread.
  */
 typedef enum
 {
