@@ -24,6 +24,16 @@
  */
 #define SPIN_US 200
 
+/* What a job asks of helpers: image 1's check and input; ops
+ * [first, end); the taps op `first` completes, of image `image` alone.
+ */
+typedef enum
+{
+  JOB_PREPARE,
+  JOB_OPS,
+  JOB_TAPS
+} JobKind;
+
 typedef struct
 {
   PercPair *pair;
@@ -45,7 +55,7 @@ struct _PercPair
   float           *scratch[PERC_MAX_THREADS];   /* per thread */
   gsize            scratch_capacity[PERC_MAX_THREADS];
 
-  /* The helper threads, started when first needed, run jobs: ops
+  /* The helper threads, started when first needed, run jobs (`kind`): ops
    * [first, end) of image `image`, helper i part i + 1 of `parts` (split)
    * or helper 0 all of each (the images apart).  `job` (atomic) is the
    * jobs posted so far times 256 plus the helpers the current one needs
@@ -60,6 +70,7 @@ struct _PercPair
   int              sleepers;     /* threads waiting on cond (atomic) */
   guint            job;
   guint            left;
+  JobKind          kind;
   int              first, end, image, parts;
   gboolean         joint;        /* the run's ops take both images at once */
   const PercImage *images[2];    /* the run's, and whether image 1 is finite */
@@ -257,6 +268,16 @@ perc_pair_free (PercPair *p)
   g_free (p);
 }
 
+static gboolean
+completes_taps (const PercPair *p,
+                int             i)
+{
+  for (int l = 0; l < p->model->net->n_taps; l++)
+    if (p->tap_op[l] == i)
+      return TRUE;
+  return FALSE;
+}
+
 /* The taps op i completes, of image k alone. */
 static void
 tap_images (PercPair *p,
@@ -345,19 +366,22 @@ helper (gpointer data)
       /* The job's fields stay until the active helpers are done. */
       if (h->index >= JOB_ACTIVE (job))
         continue;
-      if (p->first < 0)
+      if (p->kind == JOB_PREPARE)
         p->finite = prepare (p, 1, NULL);
-      for (int i = p->first; i < p->end; i++)
+      else if (p->kind == JOB_TAPS)
+        tap_images (p, p->image, p->first);
+      else
+        for (int i = p->first; i < p->end; i++)
         if (p->parts == 1)
-          {
-            /* Alone on an image: the images side by side. */
-            perc_network_op (p->model, i, p->shapes, p->views[p->image],
-                             p->scratch[h->index + 1], 0, 1);
-            tap_images (p, p->image, i);
-            reduce_ready (p, p->image, i);
-          }
-        else
-          run_part (p, i, p->image, h->index + 1, p->parts);
+            {
+              /* Alone on an image: the images side by side. */
+              perc_network_op (p->model, i, p->shapes, p->views[p->image],
+                               p->scratch[h->index + 1], 0, 1);
+              tap_images (p, p->image, i);
+              reduce_ready (p, p->image, i);
+            }
+          else
+            run_part (p, i, p->image, h->index + 1, p->parts);
       if (g_atomic_int_dec_and_test (&p->left))
         wake (p);
     }
@@ -367,12 +391,14 @@ helper (gpointer data)
 /* A job for `active` helpers; the caller takes part 0. */
 static void
 post (PercPair *p,
+      JobKind   kind,
       int       first,
       int       end,
       int       image,
       int       parts,
       int       active)
 {
+  p->kind = kind;
   p->first = first;
   p->end = end;
   p->image = image;
@@ -406,7 +432,7 @@ run_op (PercPair *p,
       int image = jobs == 1 ? -1 : k;
 
       if (n > 1)
-        post (p, i, i + 1, image, n, n - 1);
+        post (p, JOB_OPS, i, i + 1, image, n, n - 1);
       run_part (p, i, image, 0, n);
       if (n > 1)
         wait_done (p);
@@ -464,7 +490,7 @@ perc_pair_run (PercPair        *p,
     {
       gboolean finite;
 
-      post (p, -1, -1, 1, 1, 1);
+      post (p, JOB_PREPARE, 0, 0, 1, 1, 1);
       finite = prepare (p, 0, error);
       wait_done (p);
       if (!finite || (!p->finite && !prepare (p, 1, error)))
@@ -478,7 +504,7 @@ perc_pair_run (PercPair        *p,
 
       p->finished[0] = p->finished[1] = 0;
       p->reduced = 0;
-      post (p, 0, net->n_ops, 1, 1, 1);
+      post (p, JOB_OPS, 0, net->n_ops, 1, 1, 1);
       for (int i = 0; i < net->n_ops; i++)
         {
           perc_network_op (model, i, p->shapes, p->views[0], p->scratch[0], 0, 1);
@@ -500,9 +526,20 @@ perc_pair_run (PercPair        *p,
   for (int i = 0; i < net->n_ops; i++)
     {
       run_op (p, i, n_threads);
-      /* The taps this op completes: no later op writes them. */
-      tap_images (p, 0, i);
-      tap_images (p, 1, i);
+      /* The taps this op completes (no later op writes them), each
+       * image's own share at once where there are helpers.
+       */
+      if (n_threads > 1 && p->tap_image && completes_taps (p, i))
+        {
+          post (p, JOB_TAPS, i, i, 1, 1, 1);
+          tap_images (p, 0, i);
+          wait_done (p);
+        }
+      else
+        {
+          tap_images (p, 0, i);
+          tap_images (p, 1, i);
+        }
       for (int l = 0; l < net->n_taps; l++)
         if (p->tap_op[l] == i)
           {
