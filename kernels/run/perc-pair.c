@@ -24,13 +24,14 @@
  */
 #define SPIN_US 200
 
-/* What a job asks of helpers: image 1's check and input; ops
- * [first, end); the taps op `first` completes, of image `image` alone.
+/* What a job asks of helpers: ops [first, end); or, of image 1 alone
+ * while the caller does image 0's (image_job ()), its check and input,
+ * or its share of the taps op `first` completes.
  */
 typedef enum
 {
-  JOB_PREPARE,
   JOB_OPS,
+  JOB_PREPARE,
   JOB_TAPS
 } JobKind;
 
@@ -73,8 +74,9 @@ struct _PercPair
   JobKind          kind;
   int              first, end, image, parts;
   gboolean         joint;        /* the run's ops take both images at once */
-  const PercImage *images[2];    /* the run's, and whether image 1 is finite */
-  gboolean         scaling, finite;
+  const PercImage *images[2];    /* the run's */
+  gboolean         scaling;
+  gboolean         helped;       /* what image 1's image_job () returned */
 
   /* The current run's reductions (side by side, under the lock): ops
    * finished per image, taps reduced so far (of `order`), whether a
@@ -109,19 +111,21 @@ spanning (const PercModel *model,
   return FALSE;
 }
 
-/* Lifetimes and offsets of both images' buffers; returns the arena's
- * size in floats.
+/* Lifetimes and offsets of both images' buffers, with both images' live
+ * together where `joint` (some op spans them, spanning ()); returns the
+ * arena's size in floats.
  */
 static gsize
 plan (const PercModel *model,
       const PercShape *shapes,
       PercThreads      threads,
+      gboolean         joint,
       PercBlock       *blocks)
 {
   const PercNet *net = model->net;
   int            nb = net->n_buffers;
   gboolean       apart = threads == PERC_THREADS_IMAGES;
-  gboolean       together = apart || spanning (model, shapes);
+  gboolean       together = apart || joint;
   gsize          size, second;
 
   for (int k = 0; k < 2; k++)
@@ -173,7 +177,7 @@ perc_pair_bytes (const PercModel *model,
   gsize          n = 0;
 
   if (perc_net_shapes (net, width, height, shapes))
-    n = plan (model, shapes, threads, blocks) +
+    n = plan (model, shapes, threads, spanning (model, shapes), blocks) +
         perc_network_scratch (model, shapes) * perc_threads_count (threads, n_threads);
   g_free (shapes);
   g_free (blocks);
@@ -332,6 +336,20 @@ prepare (PercPair *p,
   return TRUE;
 }
 
+/* Image k's part of a job other than ops, for op i. */
+static gboolean
+image_job (PercPair *p,
+           JobKind   kind,
+           int       k,
+           int       i,
+           GError  **error)
+{
+  if (kind == JOB_PREPARE)
+    return prepare (p, k, error);
+  tap_images (p, k, i);
+  return TRUE;
+}
+
 /* Part `part` of `parts` of op i of image k, or of both images (k < 0)
  * in the products that span them.
  */
@@ -366,22 +384,19 @@ helper (gpointer data)
       /* The job's fields stay until the active helpers are done. */
       if (h->index >= JOB_ACTIVE (job))
         continue;
-      if (p->kind == JOB_PREPARE)
-        p->finite = prepare (p, 1, NULL);
-      else if (p->kind == JOB_TAPS)
-        tap_images (p, p->image, p->first);
-      else
-        for (int i = p->first; i < p->end; i++)
+      if (p->kind != JOB_OPS)
+        p->helped = image_job (p, p->kind, 1, p->first, NULL);
+      for (int i = p->first; i < p->end; i++)
         if (p->parts == 1)
-            {
-              /* Alone on an image: the images side by side. */
-              perc_network_op (p->model, i, p->shapes, p->views[p->image],
-                               p->scratch[h->index + 1], 0, 1);
-              tap_images (p, p->image, i);
-              reduce_ready (p, p->image, i);
-            }
-          else
-            run_part (p, i, p->image, h->index + 1, p->parts);
+          {
+            /* Alone on an image: the images side by side. */
+            perc_network_op (p->model, i, p->shapes, p->views[p->image],
+                             p->scratch[h->index + 1], 0, 1);
+            tap_images (p, p->image, i);
+            reduce_ready (p, p->image, i);
+          }
+        else
+          run_part (p, i, p->image, h->index + 1, p->parts);
       if (g_atomic_int_dec_and_test (&p->left))
         wake (p);
     }
@@ -412,6 +427,26 @@ static void
 wait_done (PercPair *p)
 {
   await (p, &p->left, 0, TRUE);
+}
+
+/* Both images' image_job () for op i, image 1's by the first helper where
+ * there is one; FALSE if either fails (image 0's error first).
+ */
+static gboolean
+both_images (PercPair *p,
+             JobKind   kind,
+             int       i,
+             int       n_threads,
+             GError  **error)
+{
+  gboolean ok;
+
+  if (n_threads == 1)
+    return image_job (p, kind, 0, i, error) && image_job (p, kind, 1, i, error);
+  post (p, kind, i, i, 1, 1, 1);
+  ok = image_job (p, kind, 0, i, error);
+  wait_done (p);
+  return ok && (p->helped || image_job (p, kind, 1, i, error));
 }
 
 /* Op i of both images, in lockstep, split between n threads (or in one):
@@ -461,8 +496,9 @@ perc_pair_run (PercPair        *p,
     return FALSE;
 
   perc_net_shapes (net, a->width, a->height, p->shapes);
-  perc_reserve (&p->arena, &p->arena_capacity, plan (model, p->shapes, threads, p->blocks));
   p->joint = spanning (model, p->shapes);
+  perc_reserve (&p->arena, &p->arena_capacity,
+                plan (model, p->shapes, threads, p->joint, p->blocks));
   scratch = MAX (perc_network_scratch (model, p->shapes), 1);
   n_threads = perc_threads_count (threads, n_threads);
   for (int k = 0; k < n_threads; k++)
@@ -477,26 +513,14 @@ perc_pair_run (PercPair        *p,
       p->threads[p->n_helpers] = g_thread_new ("perceptual-op", helper,
                                                &p->helpers[p->n_helpers]);
     }
-  /* Both images at once where there are helpers, image 1 by the first;
-   * either failing, before any op.
-   */
   p->images[0] = a;
   p->images[1] = b;
   p->scaling = scaling;
   p->tap_image = image;
   p->reduce = reduce;
   p->data = data;
-  if (n_threads > 1)
-    {
-      gboolean finite;
-
-      post (p, JOB_PREPARE, 0, 0, 1, 1, 1);
-      finite = prepare (p, 0, error);
-      wait_done (p);
-      if (!finite || (!p->finite && !prepare (p, 1, error)))
-        return FALSE;
-    }
-  else if (!prepare (p, 0, error) || !prepare (p, 1, error))
+  /* Either image failing, before any op. */
+  if (!both_images (p, JOB_PREPARE, 0, n_threads, error))
     return FALSE;
   if (threads == PERC_THREADS_IMAGES)
     {
@@ -527,19 +551,10 @@ perc_pair_run (PercPair        *p,
     {
       run_op (p, i, n_threads);
       /* The taps this op completes (no later op writes them), each
-       * image's own share at once where there are helpers.
+       * image's own share first.
        */
-      if (n_threads > 1 && p->tap_image && completes_taps (p, i))
-        {
-          post (p, JOB_TAPS, i, i, 1, 1, 1);
-          tap_images (p, 0, i);
-          wait_done (p);
-        }
-      else
-        {
-          tap_images (p, 0, i);
-          tap_images (p, 1, i);
-        }
+      if (p->tap_image && completes_taps (p, i))
+        both_images (p, JOB_TAPS, i, n_threads, NULL);
       for (int l = 0; l < net->n_taps; l++)
         if (p->tap_op[l] == i)
           {
