@@ -1,11 +1,12 @@
 #include <math.h>
 
 #include "ops/perc-difference.h"
+#include "ops/perc-vector.h"
 
 /* Squares accumulated plane by plane, so that the inner loops run over
  * contiguous memory.
  */
-void
+PERC_VECTOR_CLONES void
 perc_inverse_norms (const float *f,
                     int          channels,
                     gsize        n,
@@ -24,7 +25,7 @@ perc_inverse_norms (const float *f,
     inv[i] = 1.0f / (sqrtf (inv[i]) + PERC_NORM_EPSILON);
 }
 
-void
+PERC_VECTOR_CLONES void
 perc_layer_difference (const float *f0,
                        const float *inv0,
                        const float *f1,

@@ -113,33 +113,9 @@ perc_lowered_scratch_size (const PercConv *conv,
          rows_floats (conv, k, height, width) + (gsize) conv->out_channels * k->pixels;
 }
 
-/* Bias, and ReLU if the layer has one, on n pixels of channels [c0, c1)
- * in place: a loop from another buffer costs alias checks per channel.
- */
-static void
-bias_relu (const PercConv *conv,
-           float          *dst,
-           gsize           plane,
-           gsize           n,
-           int             c0,
-           int             c1)
-{
-  for (int o = c0; o < c1; o++)
-    {
-      float      *d = dst + o * plane;
-      const float b = conv->bias[o];
-
-      if (conv->relu)
-        for (gsize i = 0; i < n; i++)
-          d[i] = MAX (d[i] + b, 0.0f);
-      else
-        for (gsize i = 0; i < n; i++)
-          d[i] += b;
-    }
-}
-
-/* Channels [c0, c1) of a panel of pixels, channel c0's at dst: whole
- * panels of weights where the range holds them, part of one at its ends.
+/* Channels [c0, c1) of a panel of pixels, channel c0's at dst, with bias
+ * and ReLU: whole panels of weights where the range holds them, part of
+ * one at its ends.
  */
 static void
 tiles (const PercConv        *conv,
@@ -159,7 +135,8 @@ tiles (const PercConv        *conv,
       int skip = o % k->outputs, rows = MIN (k->outputs - skip, c1 - o);
 
       perc_microkernel_tile (k, n, panel, conv->packed_weight + o / k->outputs * weights,
-                             dst + (o - c0) * plane, plane, skip, rows, cols);
+                             dst + (o - c0) * plane, plane, skip, rows, cols, conv->bias + o,
+                             conv->relu);
       o += rows;
     }
 }
@@ -201,7 +178,6 @@ lowered_row (const PercConv        *conv,
       tiles (conv, k, panel, dst + c0 * plane + (gsize) y * out_w + x0, plane,
              MIN (k->pixels, out_w - x0), c0, c1);
     }
-  bias_relu (conv, dst + (gsize) y * out_w, plane, out_w, c0, c1);
 }
 
 /* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx], sample by
@@ -281,7 +257,6 @@ products (const PercConv        *conv,
       float *d = dst[seg[0].image] + seg[0].first;
 
       tiles (conv, k, panel, d + c0 * plane, plane, seg[0].n, c0, c1);
-      bias_relu (conv, d, plane, seg[0].n, c0, c1);
       return;
     }
   tiles (conv, k, panel, tile, k->pixels, seg[n_seg - 1].column + seg[n_seg - 1].n, c0, c1);
@@ -292,7 +267,6 @@ products (const PercConv        *conv,
       for (int o = c0; o < c1; o++)
         memcpy (d + o * plane, tile + (gsize) (o - c0) * k->pixels + seg[i].column,
                 seg[i].n * sizeof (float));
-      bias_relu (conv, d, plane, seg[i].n, c0, c1);
     }
 }
 

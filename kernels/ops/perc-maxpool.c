@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/perc-maxpool.h"
+#include "ops/perc-vector.h"
 
 /* Each output row: the window's rows reduced into one row first (loops
  * the compiler vectorises), then the columns.  Windows are clipped to the
@@ -76,7 +77,7 @@ whole_windows (const float *row,
     }
 }
 
-void
+PERC_VECTOR_CLONES void
 perc_maxpool (const float *src,
               int          channels,
               int          height,

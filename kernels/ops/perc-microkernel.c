@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "ops/perc-microkernel.h"
+#include "ops/perc-vector.h"
 
 #define ALIGN PERC_MICROKERNEL_ALIGN
 #define ROUND_UP(n, to) (((n) + (to) - 1) / (to) * (to))
@@ -93,6 +94,57 @@ perc_microkernel_pack_weights (const PercMicrokernel *k,
   return dst;
 }
 
+/* Bias, and ReLU where asked, on a tile's rows x cols in place, rows
+ * ld apart: while the tile is still in the first-level cache.
+ */
+PERC_VECTOR_CLONES static void
+finish_in_place (float       *c,
+                 gsize        ld,
+                 int          rows,
+                 int          cols,
+                 const float *bias,
+                 gboolean     relu)
+{
+  for (int o = 0; o < rows; o++)
+    {
+      float      *d = c + o * ld;
+      const float b = bias[o];
+
+      if (relu)
+        for (int x = 0; x < cols; x++)
+          d[x] = MAX (d[x] + b, 0.0f);
+      else
+        for (int x = 0; x < cols; x++)
+          d[x] += b;
+    }
+}
+
+/* The same, copying the tile from `part` (a row per k->pixels) to c. */
+PERC_VECTOR_CLONES static void
+finish_copy (float *restrict       c,
+             gsize                 ldc,
+             const float *restrict part,
+             int                   pixels,
+             int                   rows,
+             int                   cols,
+             const float          *bias,
+             gboolean              relu)
+{
+  for (int o = 0; o < rows; o++)
+    {
+      float *restrict       d = c + o * ldc;
+      const float *restrict s = part + (gsize) o * pixels;
+      const float           b = bias ? bias[o] : 0.0f;
+
+      if (relu)
+        for (int x = 0; x < cols; x++)
+          d[x] = MAX (s[x] + b, 0.0f);
+      else
+        for (int x = 0; x < cols; x++)
+          d[x] = s[x] + b;
+    }
+}
+
 void
 perc_microkernel_tile (const PercMicrokernel *k,
                        int                    depth,
@@ -102,7 +154,9 @@ perc_microkernel_tile (const PercMicrokernel *k,
                        gsize                  ldc,
                        int                    skip,
                        int                    rows,
-                       int                    cols)
+                       int                    cols,
+                       const float           *bias,
+                       gboolean               relu)
 {
   float      one = 1.0f, zero = 0.0f;
   float      part[MAX_TILE];
@@ -124,6 +178,8 @@ perc_microkernel_tile (const PercMicrokernel *k,
    * what is asked for is copied out.
    */
   if (!whole)
-    for (int o = 0; o < rows; o++)
-      memcpy (c + o * ldc, part + (gsize) (skip + o) * k->pixels, cols * sizeof (float));
+    finish_copy (c, ldc, part + (gsize) skip * k->pixels, k->pixels, rows, cols, bias,
+                 bias && relu);
+  else if (bias)
+    finish_in_place (c, ldc, rows, cols, bias, relu);
 }

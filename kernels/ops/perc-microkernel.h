@@ -86,7 +86,9 @@ float       *perc_microkernel_pack_weights (const PercMicrokernel *k,
 /* c[o * ldc + x] = sum over d of weights[skip + o][d] image[d][x], for
  * the k->outputs channels of a weights panel and the k->pixels of an
  * image panel; skip, rows = which of those channels and cols = how many
- * of those pixels to write (the rest of the tile is left alone).
+ * of those pixels to write (the rest of the tile is left alone).  With a
+ * bias (bias[o] for the written row o), bias[o] is added and, if relu,
+ * negative results become 0, while the tile is in the cache.
  */
 void         perc_microkernel_tile         (const PercMicrokernel *k,
                                             int                    depth,
@@ -96,7 +98,9 @@ void         perc_microkernel_tile         (const PercMicrokernel *k,
                                             gsize                  ldc,
                                             int                    skip,
                                             int                    rows,
-                                            int                    cols);
+                                            int                    cols,
+                                            const float           *bias,
+                                            gboolean               relu);
 
 G_END_DECLS
 

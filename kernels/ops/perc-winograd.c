@@ -16,6 +16,7 @@
 
 #include "ops/perc-microkernel.h"
 #include "ops/perc-phases.h"
+#include "ops/perc-vector.h"
 #include "ops/perc-winograd.h"
 
 /* Upper bound of a band's transformed input and output, in floats
@@ -250,19 +251,6 @@ perc_winograd_scratch_size (const PercConv *conv,
          transform_floats (&p, p.band);
 }
 
-/* The transforms are short sums over whole rows: vectors as wide as the
- * processor has pay off, so GCC makes a copy of them for each width and
- * picks one when the library loads.
- */
-#if defined (__x86_64__) && defined (__has_attribute)
-#if __has_attribute (target_clones)
-#define VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
-
 /* dst = sum of c[j] s[j] for j < terms (1 to 4) over n floats, added to
  * dst when `add`; dst is cut in pieces of `piece` floats, `stride` apart
  * (a piece for every panel of V).
@@ -319,7 +307,8 @@ sum_terms (float *restrict       dst,
  * out, up to four terms per pass over dst; dst in pieces as sum_terms ()
  * has them.
  */
-VECTOR_CLONES static void
+/* The transforms are short sums over whole rows. */
+PERC_VECTOR_CLONES static void
 combine (float *restrict      dst,
          gsize                piece,
          gsize                stride,
@@ -518,7 +507,8 @@ products (const PercConv *conv,
 
           for (int q = 0; q < panels; q++)
             perc_microkernel_tile (&p->k, in, vx + q * v_panel, u,
-                                   m + (gsize) o * ldm + (gsize) q * vp, ldm, 0, up, vp);
+                                   m + (gsize) o * ldm + (gsize) q * vp, ldm, 0, up, vp, NULL,
+                                   FALSE);
         }
     }
 }
