@@ -119,7 +119,10 @@ finish_in_place (float       *c,
     }
 }
 
-/* The same, copying the tile from `part` (a row per k->pixels) to c. */
+/* The same, copying the tile from `part` (a row per k->pixels) to c.
+ * Apart from the one in place: one loop for both would check at run time
+ * whether its rows overlap, and fall back to scalar code where they do.
+ */
 PERC_VECTOR_CLONES static void
 finish_copy (float *restrict       c,
              gsize                 ldc,
