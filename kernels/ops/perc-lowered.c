@@ -180,9 +180,80 @@ lowered_row (const PercConv        *conv,
     }
 }
 
-/* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx], sample by
- * sample: compilers make scalar loads of it even where vector gathers
- * exist, so it is not cloned per vector width.
+#if defined (__x86_64__) && defined (__has_attribute)
+#if __has_attribute (target)
+#define HAVE_RUNS 1
+#endif
+#endif
+
+/* Up to 16 pixels of a panel whose samples follow each other: its first
+ * column, its first sample; the columns of the panel past its pixels are
+ * runs of zeros (sample -1).
+ */
+typedef struct
+{
+  int column, sample, n;
+} Run;
+
+#ifdef HAVE_RUNS
+#include <immintrin.h>
+
+/* A row of a panel from a row of samples, a masked vector load and store
+ * per run.
+ */
+__attribute__ ((target ("avx512f"))) static void
+copy_runs (const float *r,
+           const Run   *run,
+           int          n_runs,
+           float       *row)
+{
+  for (int i = 0; i < n_runs; i++)
+    {
+      __mmask16 m = (__mmask16) ((1u << run[i].n) - 1);
+      __m512    v = run[i].sample < 0 ? _mm512_setzero_ps ()
+                                      : _mm512_maskz_loadu_ps (m, r + run[i].sample);
+
+      _mm512_mask_storeu_ps (row + run[i].column, m, v);
+    }
+}
+#endif
+
+/* The runs of a panel's pixels at stride 1, where an output row's pixels
+ * read consecutive samples and the processor has masked vector loads;
+ * else 0.
+ */
+static int
+find_runs (const PercConv *conv,
+           const int      *base,
+           int             cols,
+           int             pixels,
+           Run            *run)
+{
+  int n = 0;
+
+#ifdef HAVE_RUNS
+  if (conv->stride != 1 || !__builtin_cpu_supports ("avx512f"))
+    return 0;
+  for (int j = 0; j < pixels; j++)
+    {
+      int  sample = j < cols ? base[j] : -1;
+      Run *last = n > 0 ? &run[n - 1] : NULL;
+
+      if (last && last->n < 16 &&
+          (sample < 0 ? last->sample < 0 : last->sample >= 0 &&
+                                           sample == last->sample + last->n))
+        last->n++;
+      else
+        run[n++] = (Run) { j, sample, 1 };
+    }
+#endif
+  return n;
+}
+
+/* panel[(c ks + ky) ks + kx][j] = rows[c][ky][base[j] + kx], for the
+ * first `cols` pixels (base[j] where pixel j's window starts): by runs
+ * where there are, else sample by sample, as compilers make scalar loads
+ * of it even where vector gathers exist.
  */
 static void
 gather (const PercConv *conv,
@@ -190,15 +261,26 @@ gather (const PercConv *conv,
         gsize           channel,
         int             row_stride,
         const int      *base,
+        int             cols,
         int             pixels,
         float          *panel)
 {
+  Run run[PERC_MICROKERNEL_MAX_SIDE];
+  int n_runs = find_runs (conv, base, cols, pixels, run);
+
   for (int c = 0; c < conv->in_channels; c++)
     for (int ky = 0; ky < conv->kernel; ky++)
       for (int kx = 0; kx < conv->kernel; kx++, panel += pixels)
         {
           const float *r = rows + c * channel + (gsize) ky * row_stride + kx;
 
+#ifdef HAVE_RUNS
+          if (n_runs > 0)
+            {
+              copy_runs (r, run, n_runs, panel);
+              continue;
+            }
+#endif
           for (int j = 0; j < pixels; j++)
             panel[j] = r[base[j]];
         }
@@ -341,7 +423,7 @@ gathered_pixels (const PercConv        *conv,
       /* Past the last pixel, any sample: those columns are not written. */
       for (int j = cols; j < k->pixels; j++)
         base[j] = 0;
-      gather (conv, rows, channel, wp, base, k->pixels, panel);
+      gather (conv, rows, channel, wp, base, cols, k->pixels, panel);
       products (conv, k, panel, dst, plane, seg, n_seg, c0, c1, tile);
     }
 }

@@ -26,7 +26,7 @@ clipped (const float *row,
 /* The window's rows reduced into one: three at a time, so that each
  * pass writes the row once.
  */
-static void
+static inline void
 rows_max (const float *in,
           int          width,
           int          rows,
