@@ -90,8 +90,9 @@ perc_conv_spans_images (const PercConv *conv,
                         int             height,
                         int             width)
 {
-  return perc_conv_out_size (conv, width) < conv->microkernel->pixels &&
-         !perc_conv_winograd_at (conv, height, width);
+  if (perc_conv_winograd_at (conv, height, width))
+    return perc_winograd_spans (conv, height, width);
+  return perc_conv_out_size (conv, width) < conv->microkernel->pixels;
 }
 
 void
@@ -108,5 +109,8 @@ perc_conv_forward_images (const PercConv     *conv,
   gsize plane = (gsize) perc_conv_out_size (conv, height) * perc_conv_out_size (conv, width);
 
   g_return_if_fail (perc_conv_spans_images (conv, height, width));
-  perc_lowered_forward_images (conv, src, height, width, dst, scratch, 0, n * plane, c0, c1);
+  if (perc_conv_winograd_at (conv, height, width))
+    perc_winograd_forward_images (conv, src, n, height, width, dst, scratch, c0, c1);
+  else
+    perc_lowered_forward_images (conv, src, height, width, dst, scratch, 0, n * plane, c0, c1);
 }

@@ -65,8 +65,10 @@ void         perc_conv_forward_part (const PercConv        *conv,
                                      int                    c1);
 
 /* Whether images of h x w can share one product (perc_conv_forward_images
- * ()): outputs narrower than a panel of the micro-kernel's pixels, not in
- * Winograd's blocks; panels then run on from one image into the next.
+ * ()): outputs narrower than a panel of the micro-kernel's pixels, or in
+ * Winograd's blocks where one image's fill at most a panel
+ * (perc_winograd_spans ()); panels then run on from one image into the
+ * next.
  */
 gboolean     perc_conv_spans_images (const PercConv        *conv,
                                      int                    height,

@@ -165,7 +165,9 @@ perc_winograd_weights (const PercConv *conv,
 /* A band's blocks are stored row by row, nq per row: the last
  * (alpha - 1) / m of each row are not blocks of the output but keep every
  * transform a pass over contiguous floats; the products compute them too
- * and the output transform leaves them out.
+ * and the output transform leaves them out.  Images whose blocks fit in a
+ * panel share panels instead (perc_winograd_forward_images ()): their
+ * blocks one after the other, bq per row, without those.
  */
 typedef struct
 {
@@ -173,9 +175,14 @@ typedef struct
   PercMicrokernel k;
   int          out_h, out_w;
   int          nq;            /* blocks per row, and samples per phase of a split row */
+  int          bq;            /* blocks of the output per row */
+  int          block_rows;    /* of the output */
   int          band;          /* block rows per band */
   int          out_rows;      /* output channels rounded up to whole panels of U */
 } Plan;
+
+/* Panels of images' blocks computed at once, where images share them. */
+#define JOINT_PANELS 4
 
 /* Reads past a row's end stay inside the scratch memory. */
 #define SLACK 8
@@ -188,21 +195,21 @@ band_panels (const Plan *p,
   return (rows * p->nq + p->k.pixels - 1) / p->k.pixels;
 }
 
+/* V's and M's floats for `panels` panels of blocks. */
 static gsize
 v_floats (const Plan     *p,
           const PercConv *conv,
-          int             rows)
+          int             panels)
 {
-  return (gsize) p->w.alpha * p->w.alpha * band_panels (p, rows) *
+  return (gsize) p->w.alpha * p->w.alpha * panels *
          perc_microkernel_panel_floats (p->k.pixels, conv->in_channels);
 }
 
 static gsize
 m_floats (const Plan *p,
-          int         rows)
+          int         panels)
 {
-  return (gsize) p->w.alpha * p->w.alpha * p->out_rows *
-         band_panels (p, rows) * p->k.pixels;
+  return (gsize) p->w.alpha * p->w.alpha * p->out_rows * panels * p->k.pixels;
 }
 
 static void
@@ -218,25 +225,39 @@ plan (const PercConv *conv,
   p->k = *conv->microkernel;
   p->out_h = height + 2 * conv->pad - conv->kernel + 1;
   p->out_w = width + 2 * conv->pad - conv->kernel + 1;
-  p->nq = (p->out_w + m - 1) / m + (p->w.alpha - 1) / m;
+  p->bq = (p->out_w + m - 1) / m;
+  p->nq = p->bq + (p->w.alpha - 1) / m;
   p->out_rows = (conv->out_channels + p->k.outputs - 1) / p->k.outputs * p->k.outputs;
-  block_rows = (p->out_h + m - 1) / m;
+  p->block_rows = block_rows = (p->out_h + m - 1) / m;
   for (p->band = 1; p->band < block_rows; p->band++)
-    if (v_floats (p, conv, p->band + 1) + m_floats (p, p->band + 1) > BAND_FLOATS)
+    if (v_floats (p, conv, band_panels (p, p->band + 1)) +
+        m_floats (p, band_panels (p, p->band + 1)) > BAND_FLOATS)
       break;
 }
 
 /* Floats of the transforms' own buffers for `rows` block rows: the split
- * input and its horizontal pass; the output's two passes.
+ * input, its horizontal pass and a line of the vertical one; the output's
+ * two passes.
  */
 static gsize
 transform_floats (const Plan *p,
                   int         rows)
 {
   const gsize m = p->w.m, alpha = p->w.alpha, nr = rows + (alpha - 1) / m;
-  const gsize input = (m * m * nr + alpha * m * nr) * p->nq;
+  const gsize input = (m * m * nr + alpha * m * nr + rows) * p->nq;
 
   return MAX (input, (alpha * m + m) * rows * p->nq) + 2 * SLACK;
+}
+
+gboolean
+perc_winograd_spans (const PercConv *conv,
+                     int             height,
+                     int             width)
+{
+  Plan p;
+
+  plan (conv, height, width, &p);
+  return p.band >= p.block_rows && p.block_rows * p.bq <= p.k.pixels;
 }
 
 gsize
@@ -244,11 +265,14 @@ perc_winograd_scratch_size (const PercConv *conv,
                             int             height,
                             int             width)
 {
-  Plan p;
+  Plan  p;
+  gsize band, joint = 0;
 
   plan (conv, height, width, &p);
-  return PERC_MICROKERNEL_ALIGN + v_floats (&p, conv, p.band) + m_floats (&p, p.band) +
-         transform_floats (&p, p.band);
+  band = v_floats (&p, conv, band_panels (&p, p.band)) + m_floats (&p, band_panels (&p, p.band));
+  if (perc_winograd_spans (conv, height, width))
+    joint = v_floats (&p, conv, JOINT_PANELS) + m_floats (&p, JOINT_PANELS);
+  return PERC_MICROKERNEL_ALIGN + MAX (band, joint) + transform_floats (&p, p.band);
 }
 
 /* dst = sum of c[j] s[j] for j < terms (1 to 4) over n floats, added to
@@ -359,10 +383,34 @@ merge_row_m (int          m,
 }
 
 
+/* n floats from src to V's columns [column, column + n) of one xi and
+ * channel (dst: its first panel's), across panels of `panel` floats.
+ */
+static void
+to_panels (float       *dst,
+           int          vp,
+           gsize        panel,
+           gsize        column,
+           const float *src,
+           int          n)
+{
+  while (n > 0)
+    {
+      int at = (int) (column % vp), len = MIN (n, vp - at);
+
+      memcpy (dst + column / vp * panel + at, src, len * sizeof (float));
+      column += len;
+      src += len;
+      n -= len;
+    }
+}
+
 /* V of block rows [ty0, ty0 + rows), in the kernel's panels: for each
- * xi, panel after panel of v_panel blocks, channel by channel.  The input
- * is split into m x m phase planes (rows and columns), so that both
- * passes of the transform are sums of shifted planes.
+ * xi, panel after panel of v_panel blocks, channel by channel; `panels`
+ * of them per xi.  With `shared`, only the output's blocks, bq a row, from
+ * column `column` on: images that share panels.  The input is split into
+ * m x m phase planes (rows and columns), so that both passes of the
+ * transform are sums of shifted planes.
  */
 static void
 input_transform (const PercConv *conv,
@@ -373,15 +421,19 @@ input_transform (const PercConv *conv,
                  int             ty0,
                  int             rows,
                  float          *v,
-                 float          *tmp)
+                 float          *tmp,
+                 int             panels,
+                 gboolean        shared,
+                 gsize           column)
 {
   const int    m = p->w.m, alpha = p->w.alpha, nq = p->nq, in = conv->in_channels;
   const int    nr = rows + (alpha - 1) / m;       /* rows of a phase plane */
-  const int    panels = band_panels (p, rows), vp = p->k.pixels;
+  const int    vp = p->k.pixels;
   const gsize  blocks = (gsize) rows * nq, plane = (gsize) nr * nq;
   const gsize  panel = perc_microkernel_panel_floats (vp, in), per_xi = panels * panel;
   const gsize  tail = (gsize) panels * vp - blocks;
   float       *split = tmp, *horiz = split + (gsize) m * m * plane + SLACK;
+  float       *line = horiz + (gsize) alpha * m * plane;
   const float *hsrc[PERC_WINOGRAD_MAX_ALPHA], *vsrc[PERC_WINOGRAD_MAX_ALPHA];
 
   memset (split + (gsize) m * m * plane, 0, SLACK * sizeof (float));
@@ -412,6 +464,13 @@ input_transform (const PercConv *conv,
             {
               float *dst = v + (gsize) (i * alpha + k) * per_xi + (gsize) c * vp;
 
+              if (shared)
+                {
+                  combine (line, blocks, 0, vsrc, p->w.bt[i], alpha, blocks);
+                  for (int r = 0; r < rows; r++)
+                    to_panels (dst, vp, panel, column + (gsize) r * p->bq, line + r * nq, p->bq);
+                  continue;
+                }
               combine (dst, vp, panel, vsrc, p->w.bt[i], alpha, blocks);
               /* Past the band's last block: zeros, not garbage. */
               memset (dst + (panels - 1) * panel + blocks % vp, 0, tail * sizeof (float));
@@ -421,12 +480,16 @@ input_transform (const PercConv *conv,
 }
 
 /* Output rows [first, end) of channels [c0, c1) of block rows
- * [ty0, ty0 + rows) from M, with bias and ReLU.
+ * [ty0, ty0 + rows) from M (rows of ldm floats), with bias and ReLU; the
+ * blocks from column `column` of M's rows on, `nq` of them a row.
  */
 static void
 output_transform (const PercConv *conv,
                   const Plan     *p,
                   const float    *mx,
+                  gsize           ldm,
+                  gsize           column,
+                  int             nq,
                   int             ty0,
                   int             rows,
                   int             first,
@@ -436,9 +499,8 @@ output_transform (const PercConv *conv,
                   float          *dst,
                   float          *tmp)
 {
-  const int    m = p->w.m, alpha = p->w.alpha, nq = p->nq;
+  const int    m = p->w.m, alpha = p->w.alpha;
   const gsize  blocks = (gsize) rows * nq;
-  const gsize  ldm = (gsize) band_panels (p, rows) * p->k.pixels;
   float       *horiz = tmp, *out = tmp + alpha * m * blocks;
   const float *msrc[PERC_WINOGRAD_MAX_ALPHA], *hsrc[PERC_WINOGRAD_MAX_ALPHA];
 
@@ -450,7 +512,7 @@ output_transform (const PercConv *conv,
       for (int i = 0; i < alpha; i++)
         {
           for (int k = 0; k < alpha; k++)
-            msrc[k] = mx + ((gsize) (i * alpha + k) * p->out_rows + o) * ldm;
+            msrc[k] = mx + ((gsize) (i * alpha + k) * p->out_rows + o) * ldm + column;
           for (int kx = 0; kx < m; kx++)
             combine (horiz + (i * m + kx) * blocks, blocks, 0, msrc, p->w.at[kx], alpha,
                      blocks);
@@ -483,13 +545,13 @@ output_transform (const PercConv *conv,
 static void
 products (const PercConv *conv,
           const Plan     *p,
-          int             rows,
+          int             panels,
           int             c0,
           int             c1,
           const float    *v,
           float          *mx)
 {
-  const int   in = conv->in_channels, panels = band_panels (p, rows);
+  const int   in = conv->in_channels;
   const int   vp = p->k.pixels, up = p->k.outputs;
   const gsize ldm = (gsize) panels * vp;
   const gsize v_panel = perc_microkernel_panel_floats (vp, in);
@@ -532,12 +594,60 @@ perc_winograd_forward_part (const PercConv *conv,
   scratch = perc_microkernel_align (scratch);
   for (int ty0 = first / m; ty0 * m < end; ty0 += p.band)
     {
-      int    rows = MIN (p.band, (end + m - 1) / m - ty0);
-      float *v = scratch, *mx = v + v_floats (&p, conv, rows);
-      float *tmp = mx + m_floats (&p, rows);
+      int    rows = MIN (p.band, (end + m - 1) / m - ty0), panels = band_panels (&p, rows);
+      float *v = scratch, *mx = v + v_floats (&p, conv, panels);
+      float *tmp = mx + m_floats (&p, panels);
 
-      input_transform (conv, &p, src, height, width, ty0, rows, v, tmp);
-      products (conv, &p, rows, c0, c1, v, mx);
-      output_transform (conv, &p, mx, ty0, rows, first, end, c0, c1, dst, tmp);
+      input_transform (conv, &p, src, height, width, ty0, rows, v, tmp, panels, FALSE, 0);
+      products (conv, &p, panels, c0, c1, v, mx);
+      output_transform (conv, &p, mx, (gsize) panels * p.k.pixels, 0, p.nq, ty0, rows, first,
+                        end, c0, c1, dst, tmp);
+    }
+}
+
+void
+perc_winograd_forward_images (const PercConv     *conv,
+                              const float *const *src,
+                              int                 n,
+                              int                 height,
+                              int                 width,
+                              float *const       *dst,
+                              float              *scratch,
+                              int                 c0,
+                              int                 c1)
+{
+  const int   in = conv->in_channels;
+  Plan        p;
+  int         blocks, group, vp;
+  gsize       panel;
+  float      *v, *mx, *tmp;
+
+  g_return_if_fail (perc_winograd_spans (conv, height, width));
+  plan (conv, height, width, &p);
+  vp = p.k.pixels;
+  blocks = p.block_rows * p.bq;
+  group = JOINT_PANELS * vp / blocks;
+  panel = perc_microkernel_panel_floats (vp, in);
+  v = perc_microkernel_align (scratch);
+  mx = v + v_floats (&p, conv, JOINT_PANELS);
+  tmp = mx + m_floats (&p, JOINT_PANELS);
+  for (int j0 = 0; j0 < n; j0 += group)
+    {
+      int   g = MIN (group, n - j0), panels = (g * blocks + vp - 1) / vp;
+      int   used = g * blocks - (panels - 1) * vp;   /* columns of the last panel */
+      gsize per_xi = panels * panel;
+
+      for (int j = 0; j < g; j++)
+        input_transform (conv, &p, src[j0 + j], height, width, 0, p.block_rows, v, tmp, panels,
+                         TRUE, (gsize) j * blocks);
+      /* Past the last image's blocks: zeros, not garbage. */
+      for (int xi = 0; xi < p.w.alpha * p.w.alpha; xi++)
+        for (int c = 0; c < in; c++)
+          memset (v + xi * per_xi + (panels - 1) * panel + (gsize) c * vp + used, 0,
+                  (vp - used) * sizeof (float));
+      products (conv, &p, panels, c0, c1, v, mx);
+      for (int j = 0; j < g; j++)
+        output_transform (conv, &p, mx, (gsize) panels * vp, (gsize) j * blocks, p.bq, 0,
+                          p.block_rows, 0, p.out_h, c0, c1, dst[j0 + j], tmp);
     }
 }

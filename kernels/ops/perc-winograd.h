@@ -61,6 +61,30 @@ void     perc_winograd_forward_part  (const PercConv *conv,
                                       int             c0,
                                       int             c1);
 
+/* Whether images of h x w share panels in perc_winograd_forward_images ():
+ * where one image's blocks fill at most a panel of the micro-kernel's
+ * pixels.
+ */
+gboolean perc_winograd_spans         (const PercConv *conv,
+                                      int             height,
+                                      int             width);
+
+/* Channels [c0, c1) of the whole outputs of n images src[i] into dst[i],
+ * where perc_winograd_spans (): their blocks packed one after the other
+ * into shared panels, so that the products have fewer, fuller panels and
+ * read the weights once for all.  Each image's output equals
+ * perc_winograd_forward_part ()'s.
+ */
+void     perc_winograd_forward_images (const PercConv     *conv,
+                                       const float *const *src,
+                                       int                 n,
+                                       int                 height,
+                                       int                 width,
+                                       float *const       *dst,
+                                       float              *scratch,
+                                       int                 c0,
+                                       int                 c1);
+
 G_END_DECLS
 
 #endif

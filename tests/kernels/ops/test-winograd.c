@@ -1,5 +1,6 @@
 /* Winograd's blocks (perc-winograd.h) against the naive and the lowered
- * convolution, and which convolutions take them.
+ * convolution, alone and with images sharing panels, and which
+ * convolutions take them.
  */
 #include <math.h>
 
@@ -83,6 +84,81 @@ test_winograd (void)
     }
 }
 
+/* Images whose blocks fit in a panel, their blocks packed into shared
+ * panels (and in groups of images past a few panels), the channels in two
+ * ranges: each image bit for bit what its own blocks give, and against
+ * the naive convolution.
+ */
+static void
+test_winograd_images (void)
+{
+  static const struct { int c, h, w, out, k, pad, n; } cases[] = {
+    { 24, 15, 15, 20, 3, 1, 5 },          /* AlexNet's 3 x 3 layers at 256 x 256 */
+    { 16, 16, 16, 13, 3, 1, 2 },          /* VGG-16's 16 x 16 layers at 64 x 64 */
+    { 8, 5, 5, 7, 5, 2, 11 },             /* F(4, 5), 4 blocks each */
+    { 6, 7, 6, 5, 3, 1, 40 },             /* more images than a group */
+    { 4, 9, 9, 5, 3, 1, 1 },              /* one image */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      PercConv     conv = { .in_channels = cases[i].c, .out_channels = cases[i].out,
+                            .kernel = cases[i].k, .stride = 1, .pad = cases[i].pad,
+                            .relu = i % 2 == 0, .microkernel = test_microkernel () };
+      int          n = cases[i].n, h = cases[i].h, w = cases[i].w;
+      int          oh = h + 2 * conv.pad - conv.kernel + 1, ow = w + 2 * conv.pad - conv.kernel + 1;
+      gsize        n_in = (gsize) conv.in_channels * h * w, n_out = (gsize) conv.out_channels * oh * ow;
+      gsize        n_w = (gsize) conv.out_channels * conv.in_channels * conv.kernel * conv.kernel;
+      float       *weight = g_new (float, n_w), *bias = g_new (float, conv.out_channels);
+      float       *transformed, *scratch, *alone = g_new (float, n_out);
+      float       *want = g_new (float, n_out);
+      const float *src[64];
+      float       *got[64];
+      int          cut = conv.out_channels / 2 + 1;
+      double       err = 0, peak = 0;
+
+      fill_random (weight, n_w, 600 + i, -0.5, 0.5);
+      fill_random (bias, conv.out_channels, 700 + i, -0.5, 0.5);
+      conv.weight = weight;
+      conv.bias = bias;
+      conv.winograd_m = 4;
+      transformed = g_new (float, perc_winograd_weights_size (&conv, 4));
+      conv.winograd_weight = perc_winograd_weights (&conv, 4, transformed);
+      g_assert_true (perc_winograd_spans (&conv, h, w));
+      scratch = g_new (float, perc_winograd_scratch_size (&conv, h, w));
+      for (int k = 0; k < n; k++)
+        {
+          float *in = g_new (float, n_in);
+
+          fill_random (in, n_in, 800 + 64 * i + k, -1, 1);
+          src[k] = in;
+          got[k] = g_new (float, n_out);
+        }
+      /* The second range first: neither may write the other's. */
+      perc_winograd_forward_images (&conv, src, n, h, w, got, scratch, cut, conv.out_channels);
+      perc_winograd_forward_images (&conv, src, n, h, w, got, scratch, 0, cut);
+      for (int k = 0; k < n; k++)
+        {
+          perc_winograd_forward_part (&conv, src[k], h, w, alone, scratch, 0, oh, 0,
+                                      conv.out_channels);
+          g_assert_cmpmem (got[k], n_out * sizeof (float), alone, n_out * sizeof (float));
+          naive_conv (src[k], conv.in_channels, h, w, weight, bias, conv.out_channels,
+                      conv.kernel, 1, conv.pad, conv.relu, want);
+          err = MAX (err, max_abs_diff (got[k], want, n_out));
+          for (gsize j = 0; j < n_out; j++)
+            peak = MAX (peak, fabs (want[j]));
+          g_free ((float *) src[k]);
+          g_free (got[k]);
+        }
+      if (g_test_verbose ())
+        g_printerr ("winograd images case %u (%d images): max abs diff %.3g (values up to "
+                    "%.3g)\n", i, n, err, peak);
+      g_assert_cmpfloat (err, <=, 2e-5 * MAX (1.0, peak));
+      g_free (weight); g_free (bias); g_free (transformed); g_free (scratch);
+      g_free (alone); g_free (want);
+    }
+}
+
 /* The convolutions that take Winograd's blocks, and their size. */
 static void
 test_winograd_block (void)
@@ -108,5 +184,6 @@ void
 add_winograd_tests (void)
 {
   g_test_add_func ("/kernels/winograd", test_winograd);
+  g_test_add_func ("/kernels/winograd-images", test_winograd_images);
   g_test_add_func ("/kernels/winograd-block", test_winograd_block);
 }
