@@ -165,9 +165,10 @@ perc_winograd_weights (const PercConv *conv,
 /* A band's blocks are stored row by row, nq per row: the last
  * (alpha - 1) / m of each row are not blocks of the output but keep every
  * transform a pass over contiguous floats; the products compute them too
- * and the output transform leaves them out.  Images whose blocks fit in a
- * panel share panels instead (perc_winograd_forward_images ()): their
- * blocks one after the other, bq per row, without those.
+ * and the output transform leaves them out.  Where they would fill an
+ * eighth of the panels or more, and where images whose blocks fit in a
+ * panel share panels (perc_winograd_forward_images ()), V holds only the
+ * output's blocks, bq a row, one image's after another's.
  */
 typedef struct
 {
@@ -575,6 +576,25 @@ products (const PercConv *conv,
     }
 }
 
+/* Zeros past the first `blocks` columns of V's `panels` panels, where
+ * input_transform () packed them: not garbage for the products.
+ */
+static void
+zero_tail (const PercConv *conv,
+           const Plan     *p,
+           float          *v,
+           int             panels,
+           int             blocks)
+{
+  const int   vp = p->k.pixels, used = blocks - (panels - 1) * vp;
+  const gsize panel = perc_microkernel_panel_floats (vp, conv->in_channels);
+
+  for (int xi = 0; xi < p->w.alpha * p->w.alpha; xi++)
+    for (int c = 0; c < conv->in_channels; c++)
+      memset (v + ((gsize) xi * panels + panels - 1) * panel + (gsize) c * vp + used, 0,
+              (vp - used) * sizeof (float));
+}
+
 void
 perc_winograd_forward_part (const PercConv *conv,
                             const float    *src,
@@ -594,14 +614,24 @@ perc_winograd_forward_part (const PercConv *conv,
   scratch = perc_microkernel_align (scratch);
   for (int ty0 = first / m; ty0 * m < end; ty0 += p.band)
     {
-      int    rows = MIN (p.band, (end + m - 1) / m - ty0), panels = band_panels (&p, rows);
-      float *v = scratch, *mx = v + v_floats (&p, conv, panels);
-      float *tmp = mx + m_floats (&p, panels);
+      int      rows = MIN (p.band, (end + m - 1) / m - ty0), panels = band_panels (&p, rows);
+      int      packed = (rows * p.bq + p.k.pixels - 1) / p.k.pixels;
+      /* Without the row ends' extra blocks where that saves an eighth of
+       * the panels or more (on outputs a few blocks wide).
+       */
+      gboolean shared = 8 * packed <= 7 * panels;
+      float   *v = scratch, *mx, *tmp;
 
-      input_transform (conv, &p, src, height, width, ty0, rows, v, tmp, panels, FALSE, 0);
+      if (shared)
+        panels = packed;
+      mx = v + v_floats (&p, conv, panels);
+      tmp = mx + m_floats (&p, panels);
+      input_transform (conv, &p, src, height, width, ty0, rows, v, tmp, panels, shared, 0);
+      if (shared)
+        zero_tail (conv, &p, v, panels, rows * p.bq);
       products (conv, &p, panels, c0, c1, v, mx);
-      output_transform (conv, &p, mx, (gsize) panels * p.k.pixels, 0, p.nq, ty0, rows, first,
-                        end, c0, c1, dst, tmp);
+      output_transform (conv, &p, mx, (gsize) panels * p.k.pixels, 0, shared ? p.bq : p.nq,
+                        ty0, rows, first, end, c0, c1, dst, tmp);
     }
 }
 
@@ -616,10 +646,8 @@ perc_winograd_forward_images (const PercConv     *conv,
                               int                 c0,
                               int                 c1)
 {
-  const int   in = conv->in_channels;
   Plan        p;
   int         blocks, group, vp;
-  gsize       panel;
   float      *v, *mx, *tmp;
 
   g_return_if_fail (perc_winograd_spans (conv, height, width));
@@ -627,24 +655,17 @@ perc_winograd_forward_images (const PercConv     *conv,
   vp = p.k.pixels;
   blocks = p.block_rows * p.bq;
   group = JOINT_PANELS * vp / blocks;
-  panel = perc_microkernel_panel_floats (vp, in);
   v = perc_microkernel_align (scratch);
   mx = v + v_floats (&p, conv, JOINT_PANELS);
   tmp = mx + m_floats (&p, JOINT_PANELS);
   for (int j0 = 0; j0 < n; j0 += group)
     {
-      int   g = MIN (group, n - j0), panels = (g * blocks + vp - 1) / vp;
-      int   used = g * blocks - (panels - 1) * vp;   /* columns of the last panel */
-      gsize per_xi = panels * panel;
+      int g = MIN (group, n - j0), panels = (g * blocks + vp - 1) / vp;
 
       for (int j = 0; j < g; j++)
         input_transform (conv, &p, src[j0 + j], height, width, 0, p.block_rows, v, tmp, panels,
                          TRUE, (gsize) j * blocks);
-      /* Past the last image's blocks: zeros, not garbage. */
-      for (int xi = 0; xi < p.w.alpha * p.w.alpha; xi++)
-        for (int c = 0; c < in; c++)
-          memset (v + xi * per_xi + (panels - 1) * panel + (gsize) c * vp + used, 0,
-                  (vp - used) * sizeof (float));
+      zero_tail (conv, &p, v, panels, g * blocks);
       products (conv, &p, panels, c0, c1, v, mx);
       for (int j = 0; j < g; j++)
         output_transform (conv, &p, mx, (gsize) panels * vp, (gsize) j * blocks, p.bq, 0,

@@ -27,6 +27,7 @@ test_winograd (void)
     { 4, 3, 4, 3, 3, 1, 4, TRUE, TRUE },          /* output smaller than a block */
     { 4, 7, 6, 3, 3, 2, 4, TRUE, TRUE },          /* output larger than the input */
     { 2, 1, 9, 3, 3, 1, 2, TRUE, TRUE },          /* one input row */
+    { 8, 31, 31, 6, 3, 1, 4, TRUE, TRUE },        /* 8 x 8 blocks: packed without row ends */
     { 96, 36, 600, 96, 3, 1, 4, TRUE, FALSE },    /* three bands */
   };
 
