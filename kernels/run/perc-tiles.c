@@ -207,7 +207,8 @@ perc_tiled_threads (const PercModel *model,
                     gsize            budget,
                     int              n_threads)
 {
-  int images, split;
+  int       images, split;
+  gboolean  pays = FALSE;
 
   if (n_threads < 2)
     return PERC_THREADS_ONE;
@@ -215,7 +216,15 @@ perc_tiled_threads (const PercModel *model,
     return PERC_THREADS_SPLIT;
   images = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_IMAGES, 2, NULL);
   split = perc_tiled_tile_size (model, width, height, budget, PERC_THREADS_SPLIT, 2, NULL);
-  return images && tile_count (width, height, images) <= tile_count (width, height, split) ?
+  if (images && tile_count (width, height, images) == 1)
+    {
+      PercShape *shapes = g_new (PercShape, model->net->n_buffers);
+
+      perc_net_shapes (model->net, width, height, shapes);
+      pays = perc_network_split_pays (model, shapes);
+      g_free (shapes);
+    }
+  return images && !pays && tile_count (width, height, images) <= tile_count (width, height, split) ?
          PERC_THREADS_IMAGES : PERC_THREADS_SPLIT;
 }
 

@@ -118,8 +118,9 @@ gboolean perc_tiled_compare (const PercModel       *model,
                              GError               **error);
 
 /* How to use the n_threads the caller allows: with two, the images side
- * by side if the budget takes the image in as few tiles that way, else
- * split ops; with more, split ops.
+ * by side if the budget takes the image in as few tiles that way, unless
+ * the image is whole and split ops take less time on it
+ * (perc_network_split_pays ()); else split ops; with more, split ops.
  */
 PercThreads perc_tiled_threads (const PercModel *model,
                                 int              width,
