@@ -7,7 +7,10 @@
 #ifndef PERC_VECTOR_H
 #define PERC_VECTOR_H
 
-#if defined (__x86_64__) && defined (__has_attribute)
+/* Not with clang: clang 14 leaves the copies of functions other files
+ * call undefined.
+ */
+#if defined (__x86_64__) && defined (__has_attribute) && !defined (__clang__)
 #if __has_attribute (target_clones)
 #define PERC_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #endif
